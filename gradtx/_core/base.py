@@ -1,0 +1,333 @@
+"""The protocol: `GradientTransformation`, the `@transformation` decorator and two trivial ones.
+
+A transformation is a pair of pure functions ``(init, update)``. Factories decorated with
+:func:`transformation` additionally record *how* the transformation was made (the factory
+and the arguments it was given). That record gives every transformation a readable
+``repr``, lets :func:`describe` print an optimizer's structure, and makes two
+transformations built by the same factory with equal arguments compare equal, so that
+``jax.jit`` caches (which key on the function) are shared between them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple, Protocol, TypeVar
+
+import jax
+import jax.numpy as jnp
+
+Params = Any
+"""A pytree of arrays: the parameters being optimized."""
+Updates = Any
+"""A pytree with the structure of the params: gradients going in, updates coming out."""
+State = Any
+"""A pytree (usually a NamedTuple of arrays) holding a transformation's state."""
+Schedule = Callable[[jax.Array], jax.Array]
+"""A pure function from the number of updates applied so far to a value."""
+ScalarOrSchedule = float | jax.Array | Schedule
+
+
+class InitFn(Protocol):
+    def __call__(self, params: Params) -> State: ...
+
+
+class UpdateFn(Protocol):
+    def __call__(
+        self, updates: Updates, state: State, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, State]: ...
+
+
+class GradientTransformation(NamedTuple):
+    """A gradient transformation: a pair of pure functions.
+
+    ``init(params) -> state`` builds the state for a tree of parameters (it also works on
+    ``jax.ShapeDtypeStruct`` leaves under ``jax.eval_shape``). ``update(updates, state,
+    params=None, **extra_args) -> (updates, state)`` transforms one tree of updates.
+    Keyword ``extra_args`` (``value=``, ``grad=``, ``value_fn=`` ...) are ignored by the
+    transformations that do not use them, so :func:`chain` can pass them to every part.
+    """
+
+    init: InitFn
+    update: UpdateFn
+
+    def __repr__(self) -> str:
+        recipe = recipe_of(self)
+        if recipe is None:
+            return f"GradientTransformation(init={self.init!r}, update={self.update!r})"
+        return repr(recipe)
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Recipe:
+    """How a transformation was made: its factory and the arguments the factory was given.
+
+    Attributes:
+      name: The factory's name, e.g. ``"adam"``.
+      arguments: ``(name, value)`` pairs of the arguments the caller passed, in order.
+      defaults: ``(name, value)`` pairs of the arguments left at their defaults.
+      inner: For a factory that returns another recorded transformation (an alias such as
+        ``adam`` returning a :func:`chain`), that transformation; else ``None``.
+      key: A hashable identity (factory, every argument) or ``None`` when some argument is
+        unhashable (an array, a tracer), in which case the transformation is only equal to
+        itself.
+    """
+
+    name: str
+    arguments: tuple[tuple[str, Any], ...]
+    defaults: tuple[tuple[str, Any], ...]
+    inner: GradientTransformation | None
+    key: Any
+    var_positional: str | None = None
+
+    def __repr__(self) -> str:
+        parts = []
+        for name, value in self.arguments:
+            if name == self.var_positional:
+                parts.extend(repr(v) for v in value)
+            else:
+                parts.append(f"{name}={_short_repr(value)}")
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _short_repr(value: Any) -> str:
+    if callable(value) and not isinstance(value, GradientTransformation):
+        return getattr(value, "__name__", type(value).__name__)
+    if isinstance(value, jax.Array | jnp.ndarray) and getattr(value, "size", 2) > 1:
+        return f"{type(value).__name__}(shape={tuple(value.shape)}, dtype={value.dtype})"
+    return repr(value)
+
+
+def _hashable(value: Any) -> Any:
+    """A hashable stand-in for an argument, tagged with its type (so 1, 1.0, True differ)."""
+    if isinstance(value, list | tuple):
+        return (type(value), tuple(_hashable(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple(sorted((k, _hashable(v)) for k, v in value.items())))
+    hash(value)  # Raises TypeError for arrays, tracers, ...
+    return (type(value), value)
+
+
+class _Step:
+    """The ``init`` or ``update`` function of a recorded transformation.
+
+    Calls through to the factory's closure. Two steps are equal when they have the same
+    role and come from the same factory called with equal (hashable) arguments, so a
+    second ``adam(1e-3)`` hits the ``jax.jit`` caches of the first.
+    """
+
+    __slots__ = ("_fn", "_recipe", "_role", "__weakref__")
+
+    def __init__(self, fn: Callable[..., Any], recipe: Recipe, role: str):
+        self._fn = fn
+        self._recipe = recipe
+        self._role = role
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with _entering(self._recipe.name):
+            return self._fn(*args, **kwargs)
+
+    @property
+    def __wrapped__(self) -> Callable[..., Any]:  # lets inspect.signature see the real one
+        return self._fn
+
+    @property
+    def __name__(self) -> str:
+        return f"{self._recipe.name}.{self._role}"
+
+    def __repr__(self) -> str:
+        return f"<{self._role} of {self._recipe!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, _Step) or self._recipe.key is None:
+            return False
+        return self._role == other._role and self._recipe.key == other._recipe.key
+
+    def __hash__(self) -> int:
+        if self._recipe.key is None:
+            return id(self)
+        return hash((self._role, self._recipe.key))
+
+
+def recipe_of(tx: GradientTransformation) -> Recipe | None:
+    """The :class:`Recipe` of a transformation built by a ``@transformation`` factory."""
+    step = tx.update
+    return step._recipe if isinstance(step, _Step) else None
+
+
+F = TypeVar("F", bound=Callable[..., GradientTransformation])
+
+
+def transformation(factory: F) -> F:
+    """Decorate a factory of :class:`GradientTransformation` so its results are recorded.
+
+    The factory keeps its name, docstring and signature. What it returns gets a readable
+    ``repr`` (``adam(learning_rate=0.001)``), takes part in :func:`describe`, names itself
+    in error messages raised while it updates, and compares equal to another
+    transformation made by the same factory with equal arguments.
+    """
+    signature = inspect.signature(factory)
+    var_positional = next(
+        (p.name for p in signature.parameters.values() if p.kind is p.VAR_POSITIONAL), None
+    )
+
+    @functools.wraps(factory)
+    def build(*args: Any, **kwargs: Any) -> GradientTransformation:
+        with _entering(factory.__name__):
+            tx = factory(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        given = tuple(bound.arguments.items())
+        bound.apply_defaults()
+        defaults = tuple((k, v) for k, v in bound.arguments.items() if k not in dict(given))
+        try:
+            key = (factory, _hashable(tuple(bound.arguments.items())))
+        except TypeError:
+            key = None
+        recipe = Recipe(
+            name=factory.__name__,
+            arguments=given,
+            defaults=defaults,
+            inner=tx if recipe_of(tx) is not None else None,
+            key=key,
+            var_positional=var_positional,
+        )
+        init, update = (s._fn if isinstance(s, _Step) else s for s in tx)
+        return GradientTransformation(_Step(init, recipe, "init"), _Step(update, recipe, "update"))
+
+    return build  # type: ignore[return-value]
+
+
+def describe(tx: GradientTransformation) -> str:
+    """A multi-line description of a transformation: its parts and all hyperparameters.
+
+    Examples:
+      >>> print(gradtx.describe(gradtx.sgd(0.1, momentum=0.9)))  # doctest: +ELLIPSIS
+      sgd(learning_rate=0.1, momentum=0.9, ...)
+      └─ chain(...)
+      ...
+    """
+    lines: list[str] = []
+
+    def visit(tx: GradientTransformation, prefix: str, child_prefix: str) -> None:
+        recipe = recipe_of(tx)
+        if recipe is None:
+            lines.append(prefix + repr(tx))
+            return
+        arguments = [a for a in recipe.arguments if a[0] != recipe.var_positional]
+        shown = ", ".join(f"{k}={_short_repr(v)}" for k, v in arguments + list(recipe.defaults))
+        children = [v for k, v in recipe.arguments if k == recipe.var_positional]
+        children = [c for group in children for c in group if isinstance(c, GradientTransformation)]
+        children += [v for _, v in arguments if isinstance(v, GradientTransformation)]
+        children += [
+            c
+            for _, v in arguments
+            if isinstance(v, dict | tuple | list)
+            for c in (v.values() if isinstance(v, dict) else v)
+            if isinstance(c, GradientTransformation)
+        ]
+        if recipe.inner is not None:
+            children.append(recipe.inner)
+        shown = "..." if recipe.var_positional and not shown else shown
+        lines.append(f"{prefix}{recipe.name}({shown})")
+        for i, child in enumerate(children):
+            last = i == len(children) - 1
+            visit(child, child_prefix + ("└─ " if last else "├─ "), child_prefix + ("   " if last else "│  "))
+
+    visit(tx, "", "")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------- where errors come from
+
+_ACTIVE: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("gradtx_active", default=())
+
+
+@contextlib.contextmanager
+def _entering(name: str) -> Iterator[None]:
+    token = _ACTIVE.set(_ACTIVE.get() + (name,))
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_path() -> str:
+    """The transformations being built or run, outermost first: ``"adam > chain > scale_by_adam"``."""
+    return " > ".join(_ACTIVE.get()) or "gradtx"
+
+
+def blame(message: str) -> str:
+    """Prefix an argument error with the function the user called (and the part that checked).
+
+    ``adam: `b1` must be in [0, 1), got b1=1.0 (checked by scale_by_adam).``
+    The message is given without its final period.
+    """
+    names = _ACTIVE.get() or ("gradtx",)
+    suffix = f" (checked by {names[-1]})" if len(names) > 1 else ""
+    return f"{names[0]}: {message}{suffix}."
+
+
+# ------------------------------------------------------------------- trivial transforms
+
+
+class EmptyState(NamedTuple):
+    """The state of a transformation that keeps none."""
+
+
+@transformation
+def identity() -> GradientTransformation:
+    """The transformation that returns its updates unchanged and keeps no state.
+
+    Examples:
+      >>> gradtx.identity().update(jnp.ones(2), gradtx.identity().init(None))[0]
+      Array([1., 1.], dtype=float32)
+    """
+
+    def init(params: Params) -> EmptyState:
+        del params
+        return EmptyState()
+
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, EmptyState]:
+        del params, extra_args
+        return updates, state
+
+    return GradientTransformation(init, update)
+
+
+@transformation
+def stateless(fn: Callable[[Updates, Params | None], Updates]) -> GradientTransformation:
+    """A transformation from a function ``fn(updates, params) -> updates``; it keeps no state.
+
+    Args:
+      fn: A pure function of the update tree and the params (``None`` if not given).
+
+    Examples:
+      >>> double = gradtx.stateless(lambda u, p: jax.tree.map(lambda x: 2 * x, u))
+      >>> double.update(jnp.ones(2), double.init(None))[0]
+      Array([2., 2.], dtype=float32)
+    """
+    if not callable(fn):
+        raise TypeError(f"stateless: `fn` must be callable, got {type(fn).__name__}.")
+
+    def init(params: Params) -> EmptyState:
+        del params
+        return EmptyState()
+
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, EmptyState]:
+        del extra_args
+        return fn(updates, params), state
+
+    return GradientTransformation(init, update)

@@ -1,0 +1,205 @@
+"""Tree helpers, and the one place that decides how per-leaf math runs over a tree.
+
+Every elementwise transformation writes its rule for one array and maps it with
+:func:`map_unzip`. Which leaves take part, in which dtype the math runs, and how
+mismatched trees are reported are decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from gradtx._core.base import Params, active_path
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def is_float(x: Any) -> bool:
+    """Whether a leaf is a real floating-point array (or an abstract one)."""
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and jnp.issubdtype(dtype, jnp.floating)
+
+
+def _check_supported(x: Any) -> None:
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(
+            f"{active_path()}: complex parameters are not supported (got a {dtype} leaf of "
+            f"shape {tuple(x.shape)}). Optimize the real and imaginary parts as two real leaves."
+        )
+
+
+def zeros_like(params: Params, dtype: Any = None) -> Params:
+    """Zeros shaped like the floating leaves of ``params`` (in ``dtype`` if given).
+
+    Leaves that are not floating point (integers, ``None``) get ``None``: they are never
+    updated, so they need no state. Works on ``jax.ShapeDtypeStruct`` leaves under
+    ``jax.eval_shape``, and keeps the sharding of sharded arrays.
+    """
+
+    def leaf(p: Any) -> Any:
+        _check_supported(p)
+        if not is_float(p):
+            return None
+        return jnp.zeros_like(p, dtype=dtype or p.dtype)
+
+    return jax.tree.map(leaf, params, is_leaf=_is_none)
+
+
+def full_like(params: Params, value: float, dtype: Any = None) -> Params:
+    """Like :func:`zeros_like`, filled with ``value``."""
+
+    def leaf(p: Any) -> Any:
+        _check_supported(p)
+        if not is_float(p):
+            return None
+        return jnp.full_like(p, value, dtype=dtype or p.dtype)
+
+    return jax.tree.map(leaf, params, is_leaf=_is_none)
+
+
+def safe_increment(count: jax.Array) -> jax.Array:
+    """``count + 1``, saturating at the largest value of its integer dtype."""
+    top = np.iinfo(count.dtype).max
+    return jnp.where(count < top, count + 1, count).astype(count.dtype)
+
+
+def float_count(count: jax.Array) -> jax.Array:
+    """An integer step count as a float of the default dtype (float64 under ``jax_enable_x64``)."""
+    return count.astype(jax.dtypes.canonicalize_dtype(jnp.float64))
+
+
+def bias_correction(decay: Any, count: jax.Array) -> jax.Array:
+    """``1 - decay ** count``: the debiasing factor of an exponential moving average started at 0."""
+    return 1 - decay ** float_count(count)
+
+
+def compute_dtype(*dtypes: Any) -> Any:
+    """The dtype per-leaf math runs in: the widest of the floating inputs, never below float32.
+
+    Chosen by width rather than by JAX's promotion rules, so it also holds under
+    ``jax_numpy_dtype_promotion="strict"`` (where bfloat16 and float32 do not promote).
+    """
+    widest = max((np.dtype(d).itemsize for d in dtypes), default=4)
+    return np.dtype(np.float64 if widest >= 8 else np.float32)
+
+
+def _mismatch(what: str, updates: Any, other: Any, detail: str = "") -> ValueError:
+    return ValueError(
+        f"{active_path()}: the {what} does not match the updates{detail}.\n"
+        f"  updates: {jax.tree.structure(updates, is_leaf=_is_none)}\n"
+        f"  {what}: {jax.tree.structure(other, is_leaf=_is_none)}\n"
+        "Was the state made by `init` for parameters with another structure or shape?"
+    )
+
+
+def flatten_like(updates: Any, *trees: Any, what: str = "state") -> tuple[list[Any], ...]:
+    """Leaves of ``updates`` and of each tree cut to the structure of ``updates``.
+
+    ``None`` counts as a leaf. A tree that does not have the structure of ``updates``, or
+    an array leaf whose shape differs from the update leaf it pairs with, raises a
+    ``ValueError`` naming the transformation and both structures.
+    """
+    leaves, treedef = jax.tree.flatten(updates, is_leaf=_is_none)
+    out = [leaves]
+    for tree in trees:
+        try:
+            other = treedef.flatten_up_to(tree)
+        except (ValueError, TypeError):
+            raise _mismatch(what, updates, tree) from None
+        for u, o in zip(leaves, other):
+            if is_float(u) and hasattr(o, "shape") and o.shape != u.shape:
+                raise _mismatch(
+                    what, updates, tree, f" (a leaf of shape {tuple(o.shape)} meets an update of shape {tuple(u.shape)})"
+                )
+        out.append(other)
+    return tuple(out)
+
+
+def map_unzip(fn: Callable[..., tuple[Any, ...]], updates: Any, *trees: Any) -> tuple[Any, ...]:
+    """Map per-leaf math over trees and unzip its outputs into trees.
+
+    ``fn(u, *others)`` gets one floating leaf of ``updates`` and the matching leaves of
+    ``trees`` and returns a tuple of ``k`` arrays. Its outputs mirror its first ``k``
+    arguments: output ``i`` gets the shape and dtype of argument ``i``. So a rule is
+    written ``leaf(g, m, v, p) -> (u, m, v)``: updates first, then state, then read-only
+    inputs such as params.
+
+    * Math runs in :func:`compute_dtype` of the floating inputs: bfloat16/float16 leaves are
+      computed in float32 and the outputs cast back to their storage dtype.
+    * Leaves of ``updates`` that are not floating point (``None``, integers) are not given
+      to ``fn``; their first ``k`` arguments are returned unchanged.
+    * Trees are checked against ``updates`` (see :func:`flatten_like`).
+
+    Returns:
+      A tuple of ``k`` trees with the structure of ``updates``.
+    """
+    leaves, *others = flatten_like(updates, *trees)
+    treedef = jax.tree.structure(updates, is_leaf=_is_none)
+    columns = list(zip(leaves, *others))
+    results = [_apply(fn, args) if is_float(args[0]) else None for args in columns]
+    n_out = _n_outputs(fn, results, len(columns[0]) if columns else 1 + len(trees))
+    outputs: list[list[Any]] = [[] for _ in range(n_out)]
+    for args, result in zip(columns, results):
+        for i in range(n_out):
+            outputs[i].append(args[i] if result is None else result[i])
+    return tuple(treedef.unflatten(o) for o in outputs)
+
+
+def map_float(fn: Callable[..., Any], updates: Any, *trees: Any) -> Any:
+    """:func:`map_unzip` for a rule with one output (the new update)."""
+    (out,) = map_unzip(lambda *args: (fn(*args),), updates, *trees)
+    return out
+
+
+def _apply(fn: Callable[..., tuple[Any, ...]], args: Sequence[Any]) -> tuple[Any, ...]:
+    floats = [a.dtype for a in args if is_float(a)]
+    dtype = compute_dtype(*floats)
+    cast = [a.astype(dtype) if is_float(a) else a for a in args]
+    result = fn(*cast)
+    if not isinstance(result, tuple) or len(result) > len(args):
+        raise TypeError("map_unzip: the per-leaf rule must return a tuple of at most as many arrays as it takes.")
+    return tuple(r.astype(a.dtype) if is_float(a) else r for r, a in zip(result, args))
+
+
+def _n_outputs(fn: Callable[..., Any], results: list[Any], n_args: int) -> int:
+    for r in results:
+        if r is not None:
+            return len(r)
+    # No floating leaf at all: ask the rule how many outputs it has, without running it.
+    probe = [jax.ShapeDtypeStruct((), jnp.float32)] * n_args
+    return len(jax.eval_shape(fn, *probe))
+
+
+def leaves_of(tree: Any) -> list[Any]:
+    """The floating leaves of a tree."""
+    return [x for x in jax.tree.leaves(tree) if is_float(x)]
+
+
+def tree_sum(values: Sequence[jax.Array]) -> jax.Array:
+    """Sum of scalars (0 for none), in the widest of their dtypes."""
+    total = jnp.zeros((), compute_dtype(*(v.dtype for v in values)))
+    for v in values:
+        total = total + v.astype(total.dtype)
+    return total
+
+
+def global_norm(tree: Any) -> jax.Array:
+    """The l2 norm of all floating leaves of ``tree`` taken as one vector (float32 or wider)."""
+    leaves = leaves_of(tree)
+    dtype = compute_dtype(*(x.dtype for x in leaves))
+    return jnp.sqrt(tree_sum([jnp.sum(jnp.square(x.astype(dtype))) for x in leaves]))
+
+
+def cast_tree(tree: Any, dtype: Any) -> Any:
+    """Cast the floating leaves of a tree to ``dtype`` (``None`` keeps them)."""
+    if dtype is None:
+        return tree
+    return jax.tree.map(lambda x: x.astype(dtype) if is_float(x) else x, tree)

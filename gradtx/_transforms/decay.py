@@ -1,0 +1,57 @@
+"""Weight decay added to the updates (L2 penalty or decoupled, depending on where it is chained)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+
+from gradtx._core import checks, tree
+from gradtx._core.base import EmptyState, GradientTransformation, Params, Updates, active_path, identity, transformation
+from gradtx._core.combine import masked
+from gradtx._core.paths import Mask
+
+
+@transformation
+def add_decayed_weights(weight_decay: float | jax.Array = 0.0, *, mask: Mask | None = None) -> GradientTransformation:
+    r"""Add the params times a constant to the updates: :math:`u \leftarrow u + \lambda p`.
+
+    Chained *before* a scaling such as :func:`scale_by_adam` it is an L2 penalty (torch's
+    ``Adam(weight_decay=...)``); chained *after* it and before the learning rate it is
+    decoupled weight decay (torch's ``AdamW``), because the learning rate then multiplies
+    :math:`\lambda p` too.
+
+    Args:
+      weight_decay: :math:`\lambda \ge 0`. Zero makes this the identity (no params needed).
+      mask: Which leaves to decay: a bool tree, a callable ``params -> bool tree`` or path
+        patterns (see :func:`masked`). ``None`` decays every leaf.
+
+    Returns:
+      A :class:`GradientTransformation` that keeps no state.
+
+    Raises:
+      ValueError: If ``weight_decay < 0``; in ``update``, if ``params`` is not given.
+
+    Examples:
+      >>> tx = gradtx.add_decayed_weights(0.1)
+      >>> tx.update(jnp.zeros(2), tx.init(None), params=jnp.ones(2))[0]
+      Array([0.1, 0.1], dtype=float32)
+    """
+    checks.non_negative("weight_decay", weight_decay)
+    if checks.is_static_zero(weight_decay):
+        return identity()
+
+    def init(params: Params) -> EmptyState:
+        del params
+        return EmptyState()
+
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, EmptyState]:
+        del extra_args
+        if params is None:
+            raise ValueError(f"{active_path()}: weight decay needs the params: call update(updates, state, params).")
+        return tree.map_float(lambda u, p: u + weight_decay * p, updates, params), state
+
+    tx = GradientTransformation(init, update)
+    return tx if mask is None else masked(tx, mask)

@@ -1,0 +1,157 @@
+"""The contract every optimizer in tests/cases.py keeps (see SPEC §1)."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gradtx
+from cases import OPTIMIZERS
+
+pytestmark = pytest.mark.parametrize("make_tx", OPTIMIZERS)
+
+TARGET = {"w": jnp.linspace(-1.0, 1.0, 12).reshape(4, 3), "b": jnp.array([0.5, -0.25, 1.0]), "s": jnp.array(2.0)}
+CURVATURE = jax.tree.map(lambda t: 1.0 + 0.5 * jnp.cos(jnp.arange(t.size, dtype=t.dtype)).reshape(t.shape), TARGET)
+
+
+def quadratic(params):
+    terms = jax.tree.map(lambda p, t, a: 0.5 * jnp.sum(a * jnp.square(p - t)), params, TARGET, CURVATURE)
+    return sum(jax.tree.leaves(terms))
+
+
+def initial_params(dtype=jnp.float32):
+    return jax.tree.map(lambda t: jnp.zeros_like(t, dtype), TARGET)
+
+
+def make_step(tx, loss=quadratic):
+    def step(params, state):
+        value, grads = jax.value_and_grad(loss)(params)
+        updates, state = tx.update(grads, state, params, value=value, grad=grads, value_fn=loss)
+        return gradtx.apply_updates(params, updates), state
+
+    return step
+
+
+def flat(tree):
+    return np.concatenate([np.ravel(np.asarray(x, np.float64)) for x in jax.tree.leaves(tree)])
+
+
+def run(step, params, state, n):
+    for _ in range(n):
+        params, state = step(params, state)
+    return params, state
+
+
+def test_jit_matches_eager(make_tx):
+    tx = make_tx()
+    params = initial_params()
+    eager = run(make_step(tx), params, tx.init(params), 3)
+    jitted = run(jax.jit(make_step(tx)), params, tx.init(params), 3)
+    np.testing.assert_allclose(flat(eager), flat(jitted), rtol=1e-5, atol=1e-6)
+
+
+def test_compiles_once(make_tx):
+    tx = make_tx()
+    traces = []
+    inner = make_step(tx)
+
+    def step(params, state):
+        traces.append(None)
+        return inner(params, state)
+
+    params = initial_params()
+    run(jax.jit(step), params, tx.init(params), 4)
+    assert len(traces) == 1
+
+
+def test_state_is_stable_under_scan(make_tx):
+    tx = make_tx()
+    params = initial_params()
+    state = tx.init(params)
+    step = make_step(tx)
+    # lax.scan fails if the carry changes structure, shape or dtype between steps.
+    (params, new_state), _ = jax.lax.scan(lambda c, _: (step(*c), None), (params, state), length=3)
+    assert jax.tree.structure(new_state) == jax.tree.structure(state)
+    for a, b in zip(jax.tree.leaves(new_state), jax.tree.leaves(state)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+
+
+def test_init_works_on_abstract_params(make_tx):
+    tx = make_tx()
+    abstract = jax.tree.map(lambda t: jax.ShapeDtypeStruct(t.shape, jnp.float32), TARGET)
+    shapes = jax.eval_shape(tx.init, abstract)
+    concrete = tx.init(initial_params())
+    assert jax.tree.structure(shapes) == jax.tree.structure(concrete)
+
+
+@pytest.mark.parametrize("param_dtype", [jnp.float32, jnp.bfloat16])
+def test_bf16_gradients_give_bf16_updates(make_tx, param_dtype):
+    tx = make_tx()
+    params = initial_params(param_dtype)
+    state = tx.init(params)
+    grads = jax.tree.map(lambda p: jnp.full(p.shape, 0.5, jnp.bfloat16), params)
+    for _ in range(2):
+        updates, new_state = jax.jit(tx.update)(grads, state, params)
+        for u in jax.tree.leaves(updates):
+            assert u.dtype == jnp.bfloat16
+            assert bool(jnp.all(jnp.isfinite(u)))
+        for a, b in zip(jax.tree.leaves(new_state), jax.tree.leaves(state)):
+            assert a.dtype == b.dtype
+        params, state = gradtx.apply_updates(params, updates), new_state
+
+
+def test_none_and_integer_leaves_pass_through(make_tx):
+    tx = make_tx()
+    params = {**initial_params(), "none": None, "steps": jnp.array(7, jnp.int32)}
+    state = tx.init(params)
+    grads = jax.grad(lambda p: quadratic({k: p[k] for k in TARGET}))({k: params[k] for k in TARGET})
+    grads = {**grads, "none": None, "steps": jnp.array(0, jnp.int32)}
+    updates, _ = tx.update(grads, state, params, value=jnp.array(1.0), grad=grads, value_fn=quadratic)
+    assert updates["none"] is None
+    assert updates["steps"].dtype == jnp.int32 and int(updates["steps"]) == 0
+    new = gradtx.apply_updates(params, updates)
+    assert int(new["steps"]) == 7
+
+
+def test_unknown_extra_args_are_ignored(make_tx):
+    tx = make_tx()
+    params = initial_params()
+    grads = jax.grad(quadratic)(params)
+    with_extra, _ = tx.update(
+        grads, tx.init(params), params, value=quadratic(params), grad=grads, value_fn=quadratic, some_unknown_arg=3
+    )
+    assert jax.tree.structure(with_extra) == jax.tree.structure(params)
+
+
+def test_converges_on_a_quadratic(make_tx):
+    tx = make_tx()
+    params = initial_params()
+    start = float(quadratic(params))
+    params, _ = jax.jit(lambda p, s: jax.lax.fori_loop(0, 300, lambda _, c: make_step(tx)(*c), (p, s)))(
+        params, tx.init(params)
+    )
+    assert float(quadratic(params)) < 0.05 * start
+
+
+def test_mismatched_state_names_the_transformation(make_tx):
+    tx = make_tx()
+    params = initial_params()
+    state = tx.init(params)
+    other = {**params, "w": jnp.zeros((5, 3))}
+    grads = {**jax.grad(quadratic)(params), "w": jnp.zeros((5, 3))}
+    update = lambda: tx.update(grads, state, other, value=jnp.array(1.0), grad=grads, value_fn=quadratic)
+    if not any(leaf.shape == (4, 3) for leaf in jax.tree.leaves(state)):
+        update()  # Nothing in the state depends on the shape of "w" (e.g. plain sgd).
+        return
+    name = repr(tx).split("(")[0]
+    with pytest.raises(ValueError, match=rf"^{name}\b.*(does not match|structure|shape)"):
+        update()
+
+
+def test_repr_names_the_optimizer(make_tx):
+    tx = make_tx()
+    name = repr(tx).split("(")[0]
+    assert name and hasattr(gradtx, name), repr(tx)
+    assert tx == make_tx(), "the same factory and arguments must give equal transformations"
