@@ -10,6 +10,7 @@ from gradtx._core.base import Schedule as Schedule
 from gradtx._core.base import ScalarOrSchedule as ScalarOrSchedule
 from gradtx._core.base import Updates as Updates
 from gradtx._core.base import describe as describe
+from gradtx._core.base import eval_params as eval_params
 from gradtx._core.base import identity as identity
 from gradtx._core.base import stateless as stateless
 from gradtx._core.base import transformation as transformation
@@ -37,5 +38,15 @@ from gradtx._transforms.scale import ScaleByScheduleState as ScaleByScheduleStat
 from gradtx._transforms.scale import scale as scale
 from gradtx._transforms.scale import scale_by_learning_rate as scale_by_learning_rate
 from gradtx._transforms.scale import scale_by_schedule as scale_by_schedule
+
+# --- torch optimizers: adagrad, adadelta, adamax, rmsprop, rprop, asgd, nadam, radam
+# --- torch optimizers: sparse_adam, adafactor, muon
+# --- torch optimizers: lbfgs, minimize
+# --- optax/keras optimizers and their blocks
+# --- clipping, robustness, accumulation, averaging blocks
+# --- schedules
+# --- run-time hyperparameters, plateau, freeze, parameter EMA
+# --- multi-device helpers
+# --- tools
 
 __version__ = "0.1.0"

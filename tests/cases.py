@@ -27,6 +27,12 @@ OPTIMIZERS = [
     pytest.param(lambda: gradtx.adam(0.1, amsgrad=True, mu_dtype=jnp.bfloat16), id="adam-amsgrad-bf16mu"),
     pytest.param(lambda: gradtx.adamw(0.1, weight_decay=1e-3), id="adamw"),
     pytest.param(lambda: gradtx.amsgrad(0.1), id="amsgrad"),
+    # --- adagrad, adadelta, adamax, rmsprop, rprop, asgd, nadam, radam
+    # --- sparse_adam, adafactor, muon
+    # --- lbfgs
+    # --- optax/keras optimizers
+    # --- clipping, robustness, accumulation, averaging blocks
+    # --- run-time hyperparameters, plateau, freeze, parameter EMA
 ]
 
 
@@ -102,9 +108,15 @@ TORCH_CASES = [
         lambda: gradtx.amsgrad(0.03, b2=0.9),
         _torch(torch.optim.Adam, lr=0.03, betas=(0.9, 0.9), amsgrad=True),
     ),
+    # --- adagrad, adadelta, adamax, rmsprop, rprop, asgd, nadam, radam
+    # --- sparse_adam, adafactor, muon
+    # --- run-time hyperparameters, plateau, freeze, parameter EMA
 ]
 
 OPTAX_CASES = [
     Parity("ema-as-optax", lambda: gradtx.chain(gradtx.ema(0.8), gradtx.scale(-0.1)),
            lambda: optax.chain(optax.ema(0.8), optax.scale(-0.1))),
+    # --- adagrad, adadelta, adamax, rmsprop, rprop, asgd, nadam, radam (Optax variants built from blocks)
+    # --- optax/keras optimizers
+    # --- clipping, robustness, accumulation, averaging blocks
 ]

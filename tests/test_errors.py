@@ -27,6 +27,13 @@ BAD_ARGUMENTS = [
     (gradtx.ema, dict(decay=1.5), ValueError, r"^ema: `decay` must be in \[0, 1\], got decay=1.5"),
     (gradtx.scale, dict(step_size=jnp.ones(2)), TypeError, r"^scale: `step_size` must be a real scalar"),
     (gradtx.scale_by_schedule, dict(schedule=0.1), TypeError, r"^scale_by_schedule: `schedule` must be callable"),
+    # --- adagrad, adadelta, adamax, rmsprop, rprop, asgd, nadam, radam
+    # --- sparse_adam, adafactor, muon
+    # --- lbfgs
+    # --- optax/keras optimizers
+    # --- clipping, robustness, accumulation, averaging blocks
+    # --- schedules
+    # --- run-time hyperparameters, plateau, freeze, parameter EMA
 ]
 
 

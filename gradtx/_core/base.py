@@ -276,6 +276,34 @@ def blame(message: str) -> str:
     return f"{names[0]}: {message}{suffix}."
 
 
+# ------------------------------------------------------------------- parameter averages
+
+
+def _holds_average(x: Any) -> bool:
+    return callable(getattr(type(x), "eval_params", None))
+
+
+def eval_params(state: State, params: Params) -> Params:
+    """The parameters to evaluate with: the average a state keeps, in place of ``params``.
+
+    States that keep an average of the parameters (:func:`with_param_ema`,
+    :func:`polyak_averaging`, :func:`asgd`, :func:`lookahead`) define a method
+    ``eval_params(self, params) -> params``; this function finds the one inside ``state``
+    (at any depth of chains and named chains) and calls it.
+
+    Raises:
+      ValueError: If the state keeps no average, or more than one.
+    """
+    found = [x for x in jax.tree.leaves(state, is_leaf=_holds_average) if _holds_average(x)]
+    if len(found) != 1:
+        what = "no parameter average" if not found else f"{len(found)} parameter averages"
+        raise ValueError(
+            f"eval_params: the state holds {what}; it needs exactly one (from with_param_ema, "
+            "polyak_averaging, asgd or lookahead)."
+        )
+    return found[0].eval_params(params)
+
+
 # ------------------------------------------------------------------- trivial transforms
 
 
