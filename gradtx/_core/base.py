@@ -21,6 +21,8 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import jax
 import jax.numpy as jnp
 
+from gradtx._core.flat import FlatParams
+
 Params = Any
 """A pytree of arrays: the parameters being optimized."""
 Updates = Any
@@ -78,6 +80,8 @@ class Recipe:
       key: A hashable identity (factory, every argument) or ``None`` when some argument is
         unhashable (an array, a tracer), in which case the transformation is only equal to
         itself.
+      needs_leaves: Whether the result depends on the leaves' shapes or boundaries (so the
+        transformation cannot run on :class:`FlatParams`).
     """
 
     name: str
@@ -86,6 +90,7 @@ class Recipe:
     inner: GradientTransformation | None
     key: Any
     var_positional: str | None = None
+    needs_leaves: bool = False
 
     def __repr__(self) -> str:
         parts = []
@@ -132,6 +137,14 @@ class _Step:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with _entering(self._recipe.name):
+            if self._role == "init" and self._recipe.needs_leaves and isinstance(args[0], FlatParams):
+                raise TypeError(
+                    blame(
+                        f"{self._recipe.name} works leaf by leaf (it needs the leaves' shapes or "
+                        "boundaries), so it cannot run on FlatParams; use it on the params tree "
+                        "(flat.unflatten())"
+                    )
+                )
             return self._fn(*args, **kwargs)
 
     @property
@@ -167,14 +180,20 @@ def recipe_of(tx: GradientTransformation) -> Recipe | None:
 F = TypeVar("F", bound=Callable[..., GradientTransformation])
 
 
-def transformation(factory: F) -> F:
+def transformation(factory: F | None = None, *, needs_leaves: bool = False) -> Any:
     """Decorate a factory of :class:`GradientTransformation` so its results are recorded.
 
     The factory keeps its name, docstring and signature. What it returns gets a readable
     ``repr`` (``adam(learning_rate=0.001)``), takes part in :func:`describe`, names itself
     in error messages raised while it updates, and compares equal to another
     transformation made by the same factory with equal arguments.
+
+    Use ``@transformation(needs_leaves=True)`` for a transformation whose result depends on
+    the leaves' shapes or boundaries (per-leaf norms, factored moments, masks by path):
+    its ``init`` then refuses :class:`FlatParams` instead of computing something else.
     """
+    if factory is None:
+        return functools.partial(transformation, needs_leaves=needs_leaves)
     signature = inspect.signature(factory)
     var_positional = next(
         (p.name for p in signature.parameters.values() if p.kind is p.VAR_POSITIONAL), None
@@ -199,6 +218,8 @@ def transformation(factory: F) -> F:
             inner=tx if recipe_of(tx) is not None else None,
             key=key,
             var_positional=var_positional,
+            # An alias of a leaf-wise transformation (its inner step is unwrapped below) is one.
+            needs_leaves=needs_leaves or getattr(recipe_of(tx), "needs_leaves", False),
         )
         init, update = (s._fn if isinstance(s, _Step) else s for s in tx)
         return GradientTransformation(_Step(init, recipe, "init"), _Step(update, recipe, "update"))
@@ -333,7 +354,7 @@ def identity() -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(needs_leaves=True)
 def stateless(fn: Callable[[Updates, Params | None], Updates]) -> GradientTransformation:
     """A transformation from a function ``fn(updates, params) -> updates``; it keeps no state.
 

@@ -59,7 +59,9 @@ def interval(
         return
     if not math.isnan(x) and (x > low if low_open else x >= low) and (x < high if high_open else x <= high):
         return
-    if high == math.inf:
+    if low == -math.inf and high == math.inf:
+        rule = "a number (not NaN)"
+    elif high == math.inf:
         rule = f"> {low:g}" if low_open else f">= {low:g}"
     elif low == -math.inf:
         rule = f"< {high:g}" if high_open else f"<= {high:g}"

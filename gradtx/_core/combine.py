@@ -121,7 +121,7 @@ class MaskedState(NamedTuple):
     inner_state: State  # the inner transformation's state, built on the selected leaves only
 
 
-@transformation
+@transformation(needs_leaves=True)
 def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     """Apply ``inner`` to the leaves selected by ``mask``; pass the others through unchanged.
 
@@ -164,7 +164,7 @@ class PartitionState(NamedTuple):
     inner_states: dict[Hashable, State]  # label -> that group's state (on its leaves only)
 
 
-@transformation
+@transformation(needs_leaves=True)
 def partition(transforms: Mapping[Hashable, GradientTransformation], labels: Any) -> GradientTransformation:
     """Give each group of parameters its own transformation (torch's ``param_groups``).
 

@@ -14,6 +14,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+# JAX has no public way to mark a traced value as weakly typed; this is the cast that
+# `jnp.asarray(python_float)` itself uses.
+from jax._src.lax.lax import _convert_element_type
+from jax.sharding import NamedSharding, PartitionSpec
+
 from gradtx._core.base import Params, active_path
 
 
@@ -36,19 +41,22 @@ def _check_supported(x: Any) -> None:
         )
 
 
-def zeros_like(params: Params, dtype: Any = None) -> Params:
+def zeros_like(params: Params, dtype: Any = None, *, stack: int | None = None) -> Params:
     """Zeros shaped like the floating leaves of ``params`` (in ``dtype`` if given).
 
     Leaves that are not floating point (integers, ``None``) get ``None``: they are never
     updated, so they need no state. Works on ``jax.ShapeDtypeStruct`` leaves under
-    ``jax.eval_shape``, and keeps the sharding of sharded arrays.
+    ``jax.eval_shape``, and each leaf is sharded like its param, eagerly and under ``jit``
+    (see :func:`sharded_zeros`). With ``stack=n`` each leaf is ``[n, *shape]`` (a history of
+    ``n`` entries), sharded like its param along the param's axes.
     """
 
     def leaf(p: Any) -> Any:
         _check_supported(p)
         if not is_float(p):
             return None
-        return jnp.zeros_like(p, dtype=dtype or p.dtype)
+        zeros = sharded_zeros(p, dtype or p.dtype)
+        return zeros if stack is None else jnp.broadcast_to(zeros, (stack, *p.shape))
 
     return jax.tree.map(leaf, params, is_leaf=_is_none)
 
@@ -60,9 +68,60 @@ def full_like(params: Params, value: float, dtype: Any = None) -> Params:
         _check_supported(p)
         if not is_float(p):
             return None
-        return jnp.full_like(p, value, dtype=dtype or p.dtype)
+        full = jnp.full_like(p, value, dtype=dtype or p.dtype)
+        return full + sharded_zeros(p, full.dtype) if isinstance(p, jax.core.Tracer) else full
 
     return jax.tree.map(leaf, params, is_leaf=_is_none)
+
+
+def sharded_zeros(p: Any, dtype: Any) -> jax.Array:
+    """Zeros shaped like the array ``p``, in ``dtype``, that XLA shards like ``p``.
+
+    Eagerly, ``jnp.zeros_like`` keeps a sharded array's sharding. Under ``jax.jit`` zeros
+    made from nothing do not depend on the params: XLA would replicate them (meshes with
+    ``Auto`` axes) and ``jit`` would drop the params it does not read, then fail to find the
+    devices of an ``Explicit`` mesh. So under tracing the zeros are computed from ``p``,
+    as 0 times a 0/1 flag (exactly +0 whatever ``p`` holds, inf and NaN included): sharding
+    propagation gives them ``p``'s sharding. Reductions of them (factored moments) are
+    sharded like the reductions of ``p``. The cost is one read of ``p`` in a jitted ``init``.
+    (``jax.experimental.shard_alike`` would need no read, but JAX 0.10 caches its lowering
+    per shape and so ties all same-shaped leaves to one sharding.)
+    """
+    zeros = jnp.zeros_like(p, dtype=dtype)
+    if isinstance(p, jax.core.Tracer):
+        zeros = zeros * jnp.isfinite(p).astype(dtype)
+    return zeros
+
+
+def replicated_like(params: Params, x: jax.Array) -> jax.Array:
+    """``x`` (a count, a flag, a key: state not shaped like a param) replicated on the params' devices.
+
+    Eagerly, ``x`` is put on the devices of the first committed leaf: made with
+    ``jnp.zeros([])`` it would sit on the default device, and the first jitted step, which
+    returns it replicated on the mesh, would compile a second time. Under tracing ``x`` is
+    tied to a param (a select XLA folds away), so that ``jit`` keeps the params' devices
+    even for a state of scalars only.
+    """
+    for p in jax.tree.leaves(params):
+        if isinstance(p, jax.core.Tracer):
+            if not is_float(p):
+                continue
+            tie = jnp.broadcast_to(jnp.sum(p).astype(x.dtype), x.shape)
+            return jax.lax.select_n(np.bool_(False), x, tie)
+        sharding = getattr(p, "sharding", None)
+        if sharding is None or not getattr(p, "committed", False):
+            continue
+        if isinstance(sharding, NamedSharding):
+            replicated = NamedSharding(sharding.mesh, PartitionSpec(), memory_kind=sharding.memory_kind)
+            return jax.device_put(x, replicated)
+        if sharding.is_fully_replicated:  # e.g. params committed to one device
+            return jax.device_put(x, sharding)
+    return x
+
+
+def zero_count(params: Params) -> jax.Array:
+    """An ``int32`` step count of 0 for a state kept beside ``params`` (see :func:`replicated_like`)."""
+    return replicated_like(params, jnp.zeros([], jnp.int32))
 
 
 def safe_increment(count: jax.Array) -> jax.Array:
@@ -71,9 +130,20 @@ def safe_increment(count: jax.Array) -> jax.Array:
     return jnp.where(count < top, count + 1, count).astype(count.dtype)
 
 
+def weak(value: Any) -> jax.Array:
+    """``value`` as a weakly typed scalar: it combines with an array like a Python float does.
+
+    ``weak(x) * m`` computes in ``m``'s dtype, exactly as ``0.9 * m`` would, so scalars
+    computed at run time (bias corrections, injected hyperparameters) neither promote a
+    float32 leaf to float64 under ``jax_enable_x64`` nor trip strict dtype promotion.
+    """
+    value = jnp.asarray(value)
+    return _convert_element_type(value, value.dtype, weak_type=True)
+
+
 def float_count(count: jax.Array) -> jax.Array:
-    """An integer step count as a float of the default dtype (float64 under ``jax_enable_x64``)."""
-    return count.astype(jax.dtypes.canonicalize_dtype(jnp.float64))
+    """An integer step count as a weakly typed float of the default dtype (float64 under x64)."""
+    return weak(count.astype(jax.dtypes.canonicalize_dtype(jnp.float64)))
 
 
 def bias_correction(decay: Any, count: jax.Array) -> jax.Array:

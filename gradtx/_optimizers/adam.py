@@ -85,7 +85,7 @@ def scale_by_adam(
     def init(params: Params) -> ScaleByAdamState:
         nu = tree.zeros_like(params, nu_dtype)
         return ScaleByAdamState(
-            count=jnp.zeros([], jnp.int32),
+            count=tree.zero_count(params),
             mu=tree.zeros_like(params, mu_dtype),
             nu=nu,
             nu_max=nu if amsgrad else None,

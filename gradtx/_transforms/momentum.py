@@ -64,7 +64,7 @@ def scale_by_momentum(
         )
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(jnp.zeros([], jnp.int32), tree.zeros_like(params, dtype))
+        return MomentumState(tree.zero_count(params), tree.zeros_like(params, dtype))
 
     def update(
         updates: Updates, state: MomentumState, params: Params | None = None, **extra_args: Any
@@ -119,7 +119,7 @@ def ema(decay: float, *, debias: bool = True, dtype: Any = None) -> GradientTran
     checks.dtype_or_none("dtype", dtype)
 
     def init(params: Params) -> EmaState:
-        return EmaState(jnp.zeros([], jnp.int32), tree.zeros_like(params, dtype))
+        return EmaState(tree.zero_count(params), tree.zeros_like(params, dtype))
 
     def update(
         updates: Updates, state: EmaState, params: Params | None = None, **extra_args: Any

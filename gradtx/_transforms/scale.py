@@ -57,8 +57,7 @@ class ScaleByScheduleState(NamedTuple):
 
 def _scheduled(schedule: Schedule, sign: float) -> GradientTransformation:
     def init(params: Params) -> ScaleByScheduleState:
-        del params
-        return ScaleByScheduleState(jnp.zeros([], jnp.int32))
+        return ScaleByScheduleState(tree.zero_count(params))
 
     def update(
         updates: Updates, state: ScaleByScheduleState, params: Params | None = None, **extra_args: Any
