@@ -26,3 +26,20 @@ def test_matches_optax(case):
         want = gradtx_trajectory(case.make_reference(), params, STEPS, case.sign)
     got = gradtx_trajectory(case.make_tx(), params, STEPS, case.sign)
     assert_trajectories_close(f"optax/{case.id}", got, want)
+
+
+@pytest.mark.parametrize("case", TORCH_CASES, ids=lambda c: c.id)
+def test_matches_torch_on_flat_params(case):
+    """The same torch parity with the params packed by ``flatten_params`` (issue 5's engine).
+
+    A transformation that works leaf by leaf must refuse the flat layout instead of computing
+    something else; which ones do is pinned in tests/core/test_flat.py.
+    """
+    params = initial_params()
+    want = torch_trajectory(case.make_reference, params, STEPS, case.sign)
+    try:
+        got = gradtx_trajectory(case.make_tx(), params, STEPS, case.sign, flat=True)
+    except TypeError as error:
+        assert "cannot run on FlatParams" in str(error)
+        return
+    assert_trajectories_close(f"torch-flat/{case.id}", got, want)

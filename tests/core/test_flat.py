@@ -1,0 +1,146 @@
+"""gradtx.flatten_params: the flat layout gives the per-leaf numbers, at a per-step cost
+independent of the number of leaves."""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import gradtx
+from cases import OPTIMIZERS
+
+# The registry cases whose transformations work leaf by leaf and so refuse FlatParams.
+LEAFWISE = {
+    "sparse_adam", "adafactor", "adafactor-wd", "muon", "muon-f32ns", "lion-bf16mu-mask", "lamb", "lars",
+    "lars-nesterov-mask", "fromage", "novograd", "novograd-wd-mask", "sm3", "noisy_sgd", "clip_by_block_rms-adam",
+    "adaptive_grad_clip-adam",
+}
+
+
+def tree_problem():
+    rng = np.random.default_rng(0)
+    params = {
+        "w": jnp.asarray(rng.normal(size=(4, 3)), jnp.float32),
+        "b": jnp.asarray(rng.normal(size=(3,)), jnp.float32),
+        "s": jnp.asarray(0.5, jnp.float32),
+        "layers": [jnp.asarray(rng.normal(size=(2, 2)), jnp.float32) for _ in range(3)],
+    }
+    target = jax.tree.map(lambda p: 0.3 * jnp.ones_like(p), params)
+
+    def loss(p):
+        return sum(jnp.sum((x - t) ** 2 * (1.0 + x**2)) for x, t in zip(jax.tree.leaves(p), jax.tree.leaves(target)))
+
+    return params, loss
+
+
+def run(tx, params, loss, flat, steps=5):
+    unpack = (lambda q: q.unflatten()) if flat else (lambda q: q)
+    objective = lambda q: loss(unpack(q))  # noqa: E731
+    p = gradtx.flatten_params(params) if flat else params
+    state = tx.init(p)
+
+    @jax.jit
+    def step(p, state):
+        value, grads = jax.value_and_grad(objective)(p)
+        updates, state = tx.update(grads, state, p, value=value, grad=grads, value_fn=objective)
+        return gradtx.apply_updates(p, updates), state
+
+    for _ in range(steps):
+        p, state = step(p, state)
+    return unpack(p)
+
+
+@pytest.mark.parametrize("make_tx", OPTIMIZERS)
+def test_flat_params_give_the_per_leaf_result_or_refuse(make_tx, request):
+    case = request.node.callspec.id
+    params, loss = tree_problem()
+    want = run(make_tx(), params, loss, flat=False)
+    if case in LEAFWISE:
+        with pytest.raises(TypeError, match="cannot run on FlatParams"):
+            run(make_tx(), params, loss, flat=True)
+        return
+    got = run(make_tx(), params, loss, flat=True)
+    jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6), got, want)
+
+
+def test_round_trip_keeps_structure_dtypes_and_passes_other_leaves():
+    params = {
+        "a": jnp.arange(6.0).reshape(2, 3),
+        "h": jnp.ones(3, jnp.bfloat16),
+        "n": None,
+        "i": jnp.array([1, 2], jnp.int32),
+        "z": jnp.zeros((0,)),
+        "c": jnp.array(3.0),
+    }
+    flat = gradtx.flatten_params(params)
+    assert [b.dtype for b in flat.buckets] == [jnp.float32, jnp.bfloat16]
+    assert [b.shape for b in flat.buckets] == [(7,), (3,)]
+    assert len(flat.kept) == 1 and flat.kept[0].dtype == jnp.int32
+    back = flat.unflatten()
+    assert jax.tree.structure(back) == jax.tree.structure(params)
+    jax.tree.map(lambda x, y: (np.testing.assert_array_equal(x, y), None)[1] or None, back, params)
+    assert jax.tree.map(lambda x: x.dtype, back) == jax.tree.map(lambda x: x.dtype, params)
+    assert flat.num_leaves == 5 and "2 buckets" not in repr(flat)
+
+
+def test_gradient_comes_back_as_one_concatenation_per_bucket():
+    params = {f"l{i}": jnp.full((i + 1, 2), float(i)) for i in range(40)}
+    loss = lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))  # noqa: E731
+    flat = gradtx.flatten_params(params)
+    grad_fn = jax.grad(lambda f: loss(f.unflatten()))
+    grads = grad_fn(flat)
+    assert isinstance(grads, gradtx.FlatParams)
+    np.testing.assert_allclose(grads.buckets[0], flat.pack(jax.grad(loss)(params)).buckets[0])
+    jaxpr = str(jax.make_jaxpr(grad_fn)(flat))
+    assert jaxpr.count("concatenate") == 1 and "pad" not in jaxpr
+
+
+def test_pack_checks_structure_and_shapes():
+    flat = gradtx.flatten_params({"a": jnp.ones(3), "b": jnp.ones((2, 2))})
+    with pytest.raises(ValueError, match="structure"):
+        flat.pack({"a": jnp.ones(3)})
+    with pytest.raises(ValueError, match=r"leaf 1 .* shape \(4,\).*\(2, 2\)"):
+        flat.pack({"a": jnp.ones(3), "b": jnp.ones(4)})
+    with pytest.raises(TypeError, match="already a FlatParams"):
+        gradtx.flatten_params(flat)
+
+
+def test_state_mirrors_the_buckets_and_mu_dtype_halves_the_first_moment():
+    params = {f"l{i}": jnp.ones(256) for i in range(30)}
+    flat = gradtx.flatten_params(params)
+    nbytes = lambda s: sum(x.nbytes for x in jax.tree.leaves(s))  # noqa: E731
+    assert nbytes(gradtx.adam(1e-3).init(flat)) == nbytes(gradtx.adam(1e-3).init(params))
+    half = gradtx.adam(1e-3, mu_dtype=jnp.bfloat16).init(flat)
+    assert nbytes(half) == nbytes(gradtx.adam(1e-3).init(flat)) - 30 * 256 * 2
+
+
+def _kernels(n_leaves):
+    params = {f"l{i:04d}": jnp.ones(256) for i in range(n_leaves)}
+    flat = gradtx.flatten_params(params)
+    tx = gradtx.chain(gradtx.clip_by_global_norm(1.0), gradtx.adamw(1e-3, weight_decay=1e-2))
+
+    def step(p, s, g):
+        u, s = tx.update(g, s, p)
+        return gradtx.apply_updates(p, u), s
+
+    hlo = jax.jit(step, donate_argnums=(0, 1)).lower(flat, tx.init(flat), flat).compile().as_text()
+    entry = hlo[hlo.index("ENTRY") :]
+    return len(re.findall(r"\bfusion\(", entry)) + len(re.findall(r"= \S+ (add|multiply|reduce)\(", entry))
+
+
+def test_step_graph_does_not_grow_with_the_number_of_leaves():
+    few, many = _kernels(200), _kernels(4000)
+    assert few == many <= 20, (few, many)
+
+
+def test_leafwise_transformations_refuse_flat_params_by_name():
+    flat = gradtx.flatten_params({"w": jnp.ones((2, 2))})
+    with pytest.raises(TypeError, match=r"^adamw: add_decayed_weights works leaf by leaf.*flat.unflatten\(\)"):
+        gradtx.adamw(1e-3, weight_decay_mask=r"w").init(flat)
+    with pytest.raises(TypeError, match=r"^adafactor: .*cannot run on FlatParams"):
+        gradtx.adafactor(1e-3).init(flat)
+

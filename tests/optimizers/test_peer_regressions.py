@@ -1,0 +1,90 @@
+"""Known bugs of the peers (SPEC §3), each shown against a live reference: gradtx does not have them."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+
+import gradtx
+from reference import (
+    assert_trajectories_close,
+    gradtx_trajectory,
+    initial_params,
+    torch_in_float64,
+    torch_trajectory,
+)
+
+STEPS = 25
+
+
+def updates_for(tx, grads, params):
+    """The updates ``tx`` returns for a fixed sequence of gradients (params held fixed), in float64."""
+    out = []
+    with jax.enable_x64(True), jax.numpy_dtype_promotion("standard"):  # optax relies on implicit promotion
+        params = jnp.asarray(params, jnp.float64)
+        state = tx.init(params)
+        for g in grads:
+            u, state = tx.update(jnp.asarray(g, jnp.float64), state, params)
+            out.append(np.asarray(u))
+    return np.array(out)
+
+
+def test_rprop_returns_the_current_step_where_optax_returns_the_previous_one():
+    params = initial_params()
+    want = torch_trajectory(lambda p: torch.optim.Rprop(p, lr=0.01), params, STEPS)
+    got = gradtx_trajectory(gradtx.rprop(0.01), params, STEPS)
+    assert_trajectories_close("torch/rprop-regression", got, want)
+    with jax.numpy_dtype_promotion("standard"):
+        lagging = gradtx_trajectory(optax.rprop(0.01), params, STEPS)
+    for k in params:  # optax's first update is zero: its params stay put while torch's move
+        np.testing.assert_array_equal(lagging[0][k], params[k])
+        assert np.max(np.abs(want[0][k] - params[k])) > 1e-3
+    # On the same gradients (signs kept, so no step is paused), optax's update at call t is
+    # gradtx's (= torch's) update at call t - 1.
+    grads = np.abs(np.random.default_rng(0).normal(size=(12, 5))) * np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+    ours = updates_for(gradtx.rprop(0.01), grads, np.zeros(5))
+    theirs = updates_for(optax.rprop(0.01), grads, np.zeros(5))
+    np.testing.assert_array_equal(theirs[0], 0.0)
+    np.testing.assert_allclose(theirs[1:], ours[:-1], rtol=1e-12)
+    assert np.max(np.abs(theirs - ours)) > 1e-3
+
+
+def test_adadelta_defaults_descend_where_optax_defaults_ascend():
+    def run(tx):
+        params = jnp.linspace(-1.0, 1.0, 5)
+        state = tx.init(params)
+        for _ in range(50):
+            updates, state = tx.update(2 * params, state, params)  # the gradient of sum(p^2)
+            params = gradtx.apply_updates(params, updates)
+        return float(jnp.sum(jnp.square(params)))
+
+    start = float(jnp.sum(jnp.square(jnp.linspace(-1.0, 1.0, 5))))
+    assert run(gradtx.adadelta()) < start
+    with jax.numpy_dtype_promotion("standard"):
+        assert run(optax.adadelta()) > start
+
+
+@torch_in_float64
+def torch_adam_updates(grads, **kwargs):
+    p = torch.zeros(grads.shape[1], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], **kwargs)
+    out, before = [], p.detach().clone()
+    for g in grads:
+        p.grad = torch.as_tensor(g)
+        opt.step()
+        out.append((p.detach() - before).numpy().copy())
+        before = p.detach().clone()
+    return np.array(out)
+
+
+def test_amsgrad_takes_the_maximum_before_bias_correction_as_torch_where_optax_takes_it_after():
+    # Large gradients, then small ones: v_t falls, and the two maxima part ways.
+    grads = np.concatenate([np.full((5, 3), [3.0, -2.0, 0.5]), np.full((15, 3), [0.1, 0.2, -0.05])])
+    want = torch_adam_updates(grads, lr=0.01, betas=(0.9, 0.9), amsgrad=True)
+    ours = updates_for(gradtx.amsgrad(0.01, b2=0.9), grads, np.zeros(3))
+    theirs = updates_for(optax.amsgrad(0.01, b2=0.9), grads, np.zeros(3))
+    np.testing.assert_allclose(ours, want, rtol=1e-9, atol=1e-15)
+    assert np.max(np.abs(theirs - want) / np.abs(want)) > 1e-2
