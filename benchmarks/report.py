@@ -32,6 +32,8 @@ def render(run: dict[str, Any]) -> str:
         f"* hyperparameters: {'; '.join(f'{k}: {v}' for k, v in meta['hyperparameters'].items())}",
     ]
     lines += [f"* **{name}: not available** ({why}); left out." for name, why in meta["unavailable"].items()]
+    if meta.get("incomplete"):
+        lines.append(f"* **incomplete run**: {meta['incomplete']} measured")
     lines += [
         "",
         "Times are medians [min–max] over interleaved repetitions. Ratios divide medians; `≈` marks",

@@ -52,12 +52,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--compile-budget",
         type=float,
         default=None,
-        help="skip compiles predicted to take longer, in seconds (quick 10, full 100; 'inf' runs all)",
+        help="skip compiles predicted to take longer, in seconds (quick 10, full 30; 'inf' runs all)",
     )
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="output directory")
     parser.add_argument("--name", default=None, help="output file stem (default: quick or full)")
     args = parser.parse_args(argv)
-    for key, quick, full in (("reps", 5, 11), ("compile_reps", 1, 3), ("compile_budget", 10.0, 100.0)):
+    for key, quick, full in (("reps", 5, 11), ("compile_reps", 1, 3), ("compile_budget", 10.0, 30.0)):
         if getattr(args, key) is None:
             setattr(args, key, quick if args.quick else full)
     if args.sweep is None:
@@ -139,7 +139,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cells = [cell for cell in cells if cell[2] not in unavailable]
 
     history = CompileHistory()
-    out_cells = []
+    out_cells: list[dict[str, Any]] = []
+    meta = {
+        "mode": mode,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "load_before": load_before,
+        "cpu": _cpu(),
+        "cores": cores,
+        "threads": f"XLA:CPU default (one thread per core, {cores}); torch.set_num_threads({cores})",
+        "versions": _versions(),
+        "settings": (
+            f"step time: {settings.reps} repetitions of ~{settings.target * 1e3:.0f} ms per contender "
+            f"after {settings.warmup} warm-up steps; compile: {settings.compile_reps} repetitions "
+            f"(1 where a compile takes >= {settings.repeat_compile_below:g} s), budget "
+            f"{settings.compile_budget:g} s"
+        ),
+        "hyperparameters": {n: HYPERPARAMETERS[n] for n in specs},
+        "unavailable": unavailable,
+        "contenders": [c.name for c in contenders],
+    }
+    meta.update(load_after=list(os.getloadavg()), wall_s=0.0, incomplete=None)
+    run = {"meta": meta, "cells": out_cells}
+    markdown = report.render(run)
+    stem = args.name or mode
+    args.out.mkdir(parents=True, exist_ok=True)
     for i, (group, workload, name) in enumerate(cells):
         spec = specs[name]
         _log(f"[{i + 1}/{len(cells)}] {workload.name} / {name}  ({time.perf_counter() - start:.0f} s)")
@@ -157,35 +181,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "results": results,
             }
         )
-    run = {
-        "meta": {
-            "mode": mode,
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:]),
-            "load_before": load_before,
-            "load_after": list(os.getloadavg()),
-            "wall_s": time.perf_counter() - start,
-            "cpu": _cpu(),
-            "cores": cores,
-            "threads": f"XLA:CPU default (one thread per core, {cores}); torch.set_num_threads({cores})",
-            "versions": _versions(),
-            "settings": (
-                f"step time: {settings.reps} repetitions of ~{settings.target * 1e3:.0f} ms per contender "
-                f"after {settings.warmup} warm-up steps; compile: {settings.compile_reps} repetitions "
-                f"(1 where a compile takes >= {settings.repeat_compile_below:g} s), budget "
-                f"{settings.compile_budget:g} s"
-            ),
-            "hyperparameters": {n: HYPERPARAMETERS[n] for n in specs},
-            "unavailable": unavailable,
-            "contenders": [c.name for c in contenders],
-        },
-        "cells": out_cells,
-    }
-    markdown = report.render(run)
-    stem = args.name or mode
-    args.out.mkdir(parents=True, exist_ok=True)
-    _write(args.out / f"{stem}.json", json.dumps(run, indent=1))
-    _write(args.out / f"{stem}.md", markdown)
+        # Saved after every cell, so an interrupted run keeps what it measured.
+        meta.update(load_after=list(os.getloadavg()), wall_s=time.perf_counter() - start)
+        meta["incomplete"] = f"{i + 1} of {len(cells)} cells" if i + 1 < len(cells) else None
+        run = {"meta": meta, "cells": out_cells}
+        markdown = report.render(run)
+        _write(args.out / f"{stem}.json", json.dumps(run, indent=1))
+        _write(args.out / f"{stem}.md", markdown)
     print(markdown)
     _log(f"wrote {args.out / stem}.{{md,json}} in {run['meta']['wall_s']:.0f} s")
     return run

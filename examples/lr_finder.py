@@ -59,7 +59,7 @@ def main() -> float:
     x_train, y_train, x_test, y_test = x[:n_train], y[:n_train], x[n_train:], y[n_train:]
 
     params = init_mlp(jax.random.key(0), [64, 128, 10])
-    make_tx = lambda learning_rate: gradtx.adamw(learning_rate, weight_decay=1e-4)  # noqa: E731
+    make_tx = lambda learning_rate: gradtx.adamw(learning_rate, weight_decay=1e-4)
 
     # One batch per step of the sweep, stacked on a leading axis.
     idx = np.random.default_rng(1).integers(0, n_train, (args.steps, args.batch_size))

@@ -16,9 +16,9 @@ import jax.numpy as jnp
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-import gradtx  # noqa: E402
+import gradtx
 
 WCD = dict(init_value=0.0, peak_value=1.0, warmup_steps=10, decay_steps=60, end_value=0.05)
 

@@ -31,18 +31,18 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
     flags = os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=8".strip()
 
-import argparse  # noqa: E402
-import functools  # noqa: E402
-import math  # noqa: E402
+import argparse
+import functools
+import math
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-from jax.sharding import AxisType, NamedSharding, reshard  # noqa: E402
-from jax.sharding import PartitionSpec as P  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import AxisType, NamedSharding, reshard
+from jax.sharding import PartitionSpec as P
+from sklearn.datasets import load_digits
 
-import gradtx  # noqa: E402
+import gradtx
 
 
 def init_mlp(key, sizes):
@@ -113,7 +113,7 @@ def main() -> float:
     for path, a in jax.tree_util.tree_leaves_with_path(state_shapes[1][0].mu):
         spec = a.sharding.spec
         where, per_device = jax.tree_util.keystr(path), a.sharding.shard_shape(a.shape)
-        print(f"  mu{where:10s} {str(a.shape):11s} {str(spec):18s} per device {per_device}")
+        print(f"  mu{where:10s} {a.shape!s:11s} {spec!s:18s} per device {per_device}")
 
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)

@@ -112,8 +112,8 @@ def gradtx_trajectory(
         if flat:
             p = gradtx.flatten_params(p)
         state = tx.init(p)
-        unpack = (lambda q: q.unflatten()) if flat else (lambda q: q)  # noqa: E731
-        objective = lambda q: loss(unpack(q), jnp, sign)  # noqa: E731
+        unpack = (lambda q: q.unflatten()) if flat else (lambda q: q)
+        objective = lambda q: loss(unpack(q), jnp, sign)
         value_and_grad = jax.value_and_grad(objective)
 
         @jax.jit

@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from cases import OPTIMIZERS
 
 import gradtx
-from cases import OPTIMIZERS
 
 pytestmark = pytest.mark.parametrize("make_tx", OPTIMIZERS)
 
@@ -92,7 +92,7 @@ def test_bf16_gradients_give_bf16_updates(make_tx, param_dtype):
     params = initial_params(param_dtype)
     state = tx.init(params)
     grads = jax.tree.map(lambda p: jnp.full(p.shape, 0.5, jnp.bfloat16), params)
-    loss = lambda p: quadratic(jax.tree.map(lambda x: x.astype(jnp.float32), p))  # noqa: E731
+    loss = lambda p: quadratic(jax.tree.map(lambda x: x.astype(jnp.float32), p))
     update = jax.jit(lambda g, s, p: tx.update(g, s, p, value=loss(p), grad=g, value_fn=loss))
     for _ in range(2):
         updates, new_state = update(grads, state, params)
@@ -108,7 +108,7 @@ def test_none_and_integer_leaves_pass_through(make_tx):
     tx = make_tx()
     params = {**initial_params(), "none": None, "steps": jnp.array(7, jnp.int32)}
     state = tx.init(params)
-    loss = lambda p: quadratic({k: p[k] for k in TARGET})  # noqa: E731
+    loss = lambda p: quadratic({k: p[k] for k in TARGET})
     grads = jax.grad(loss)({k: params[k] for k in TARGET})
     grads = {**grads, "none": None, "steps": jnp.array(0, jnp.int32)}
     updates, _ = tx.update(grads, state, params, value=loss(params), grad=grads, value_fn=loss)
@@ -145,7 +145,7 @@ def test_mismatched_state_names_the_transformation(make_tx):
     other = {**params, "w": jnp.zeros((5, 3))}
     grads = {**jax.grad(quadratic)(params), "w": jnp.zeros((5, 3))}
     update = lambda: tx.update(grads, state, other, value=jnp.array(1.0), grad=grads, value_fn=quadratic)
-    state_shapes = lambda p: [leaf.shape for leaf in jax.tree.leaves(jax.eval_shape(tx.init, p))]  # noqa: E731
+    state_shapes = lambda p: [leaf.shape for leaf in jax.tree.leaves(jax.eval_shape(tx.init, p))]
     if state_shapes(params) == state_shapes(other):
         update()  # Nothing in the state depends on the shape of "w" (e.g. plain sgd).
         return

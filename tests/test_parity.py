@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax
 import pytest
-
 from cases import OPTAX_CASES, TORCH_CASES
 from reference import assert_trajectories_close, gradtx_trajectory, initial_params, torch_trajectory
 

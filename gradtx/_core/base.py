@@ -128,7 +128,7 @@ class _Step:
     second ``adam(1e-3)`` hits the ``jax.jit`` caches of the first.
     """
 
-    __slots__ = ("_fn", "_recipe", "_role", "__weakref__")
+    __slots__ = ("__weakref__", "_fn", "_recipe", "_role")
 
     def __init__(self, fn: Callable[..., Any], recipe: Recipe, role: str):
         self._fn = fn

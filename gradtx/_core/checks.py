@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gradtx._core.base import blame
+from gradtx._core.base import active_path, blame
 
 
 def _as_number(name: str, value: Any) -> float | None:
@@ -126,3 +126,10 @@ def dtype_or_none(name: str, value: Any) -> None:
 def callable_(name: str, value: Any) -> None:
     if not callable(value):
         raise TypeError(blame(f"`{name}` must be callable, got {name}={value!r} ({type(value).__name__})"))
+
+
+def params_given(params: Any, what: str) -> Any:
+    """``params``, or a ``ValueError`` saying that ``what`` (e.g. "weight decay") needs them."""
+    if params is None:
+        raise ValueError(f"{active_path()}: {what} needs the params: call update(updates, state, params).")
+    return params

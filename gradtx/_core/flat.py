@@ -66,7 +66,7 @@ class FlatParams:
     tree back, e.g. inside the loss function.
     """
 
-    __slots__ = ("buckets", "kept", "_layout")
+    __slots__ = ("_layout", "buckets", "kept")
 
     def __init__(self, buckets: tuple[jax.Array, ...], kept: tuple[Any, ...], layout: _Layout):
         self.buckets = tuple(buckets)

@@ -201,10 +201,7 @@ def scale_by_param_block_rms(min_scale: float = 1e-3) -> GradientTransformation:
         updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, EmptyState]:
         del extra_args
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: the parameter scale needs the params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "the parameter scale")
 
         def leaf(u, p):
             return u * jnp.maximum(min_scale, jnp.sqrt(jnp.mean(jnp.square(p))))

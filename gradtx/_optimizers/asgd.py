@@ -15,7 +15,6 @@ from gradtx._core.base import (
     ScalarOrSchedule,
     State,
     Updates,
-    active_path,
     transformation,
 )
 from gradtx._core.combine import MaskedNode, chain
@@ -99,10 +98,7 @@ def asgd_averaging(t0: float = 1e6) -> GradientTransformation:
         updates: Updates, state: AsgdAveragingState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, AsgdAveragingState]:
         del extra_args
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: the ASGD average needs the params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "the ASGD average")
         steps = tree.float_count(state.count)
         mu = jnp.where(state.count == 0, 1.0, 1.0 / jnp.maximum(1.0, steps - t0))
 
@@ -138,7 +134,7 @@ def averaged_params(state: State) -> Params:
       >>> params, gradtx.averaged_params(state)  # the mean of the iterates from update 2 on
       (Array([-1.5], dtype=float32), Array([-1.25], dtype=float32))
     """
-    is_average = lambda x: isinstance(x, AsgdAveragingState)  # noqa: E731
+    is_average = lambda x: isinstance(x, AsgdAveragingState)
     found = [x for x in jax.tree.leaves(state, is_leaf=is_average) if is_average(x)]
     if len(found) != 1:
         raise ValueError(

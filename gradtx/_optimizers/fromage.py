@@ -13,7 +13,6 @@ from gradtx._core.base import (
     Params,
     ScalarOrSchedule,
     Updates,
-    active_path,
     transformation,
 )
 from gradtx._core.combine import chain
@@ -35,10 +34,7 @@ def _fromage_step(learning_rate: ScalarOrSchedule) -> GradientTransformation:
         updates: Updates, state: ScaleByScheduleState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, ScaleByScheduleState]:
         del extra_args
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: Fromage's shrink needs the params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "Fromage's shrink")
         eta = rate(state.count)
         root = jnp.sqrt(1 + jnp.square(eta))
         step = eta / root  # η m

@@ -13,7 +13,6 @@ from gradtx._core.base import (
     Params,
     ScalarOrSchedule,
     Updates,
-    active_path,
     transformation,
 )
 
@@ -112,10 +111,7 @@ def ftrl(
         updates: Updates, state: FtrlState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, FtrlState]:
         del extra_args
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: FTRL solves for the new params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "FTRL")
         rate = jnp.asarray(learning_rate(state.count) if callable(learning_rate) else learning_rate)
 
         def leaf(g, n, z, p):

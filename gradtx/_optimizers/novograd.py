@@ -13,7 +13,6 @@ from gradtx._core.base import (
     Params,
     ScalarOrSchedule,
     Updates,
-    active_path,
     transformation,
 )
 from gradtx._core.combine import chain
@@ -122,10 +121,7 @@ def scale_by_novograd(
             lambda u, v: None if v is None else jnp.broadcast_to(v, u.shape), updates, nu, is_leaf=_is_none
         )
         if decays:
-            if params is None:
-                raise ValueError(
-                    f"{active_path()}: weight decay needs the params: call update(updates, state, params)."
-                )
+            checks.params_given(params, "weight decay")
             leaves, treedef = jax.tree.flatten(updates, is_leaf=_is_none)
             keep = [True] * len(leaves) if weight_decay_mask is None else resolve_mask(
                 "scale_by_novograd", weight_decay_mask, updates

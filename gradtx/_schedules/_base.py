@@ -64,7 +64,7 @@ class RecordedSchedule:
     (hashable) arguments; otherwise a schedule is only equal to itself.
     """
 
-    __slots__ = ("_rule", "_name", "_key", "__weakref__")
+    __slots__ = ("__weakref__", "_key", "_name", "_rule")
 
     def __init__(self, rule: Callable[[jax.Array], Any], name: str, key: Any):
         self._rule = rule

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
-from gradtx._core.base import GradientTransformation, Params, State, Updates, active_path, transformation
+from gradtx._core.base import GradientTransformation, Params, State, Updates, transformation
 from gradtx._core.combine import _check_transform
 
 
@@ -17,11 +17,7 @@ def _is_none(x: Any) -> bool:
 
 
 def _need_params(params: Params | None) -> Params:
-    if params is None:
-        raise ValueError(
-            f"{active_path()}: parameter averaging needs the params: call update(updates, state, params)."
-        )
-    return params
+    return checks.params_given(params, "parameter averaging")
 
 
 def _floats_from(kept: Any, params: Params, choose: Any = None) -> Params:

@@ -272,10 +272,7 @@ def adaptive_grad_clip(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, EmptyState]:
         del extra_args
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: adaptive clipping needs the params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "adaptive clipping")
 
         def leaf(g, p):
             axes = _unit_axes(g, axis)

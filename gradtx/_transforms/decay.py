@@ -7,7 +7,7 @@ from typing import Any
 import jax
 
 from gradtx._core import checks, tree
-from gradtx._core.base import EmptyState, GradientTransformation, Params, Updates, active_path, identity, transformation
+from gradtx._core.base import EmptyState, GradientTransformation, Params, Updates, identity, transformation
 from gradtx._core.combine import masked
 from gradtx._core.paths import Mask
 
@@ -49,8 +49,7 @@ def add_decayed_weights(weight_decay: float | jax.Array = 0.0, *, mask: Mask | N
         updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, EmptyState]:
         del extra_args
-        if params is None:
-            raise ValueError(f"{active_path()}: weight decay needs the params: call update(updates, state, params).")
+        checks.params_given(params, "weight decay")
         return tree.map_float(lambda u, p: u + weight_decay * p, updates, params), state
 
     tx = GradientTransformation(init, update)

@@ -19,7 +19,6 @@ from gradtx._core.base import (
     GradientTransformation,
     Params,
     Updates,
-    active_path,
     blame,
     transformation,
 )
@@ -122,10 +121,7 @@ def scale_by_trust_ratio(
         updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, EmptyState]:
         del extra_args
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: the trust ratio needs the params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "the trust ratio")
 
         def leaf(u, p):
             param_norm = jnp.maximum(jnp.sqrt(sum_of_squares(p, axis_name)), min_norm)

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
-from gradtx._core.base import GradientTransformation, Params, State, Updates, active_path, transformation
+from gradtx._core.base import GradientTransformation, Params, State, Updates, transformation
 from gradtx._core.combine import _check_transform
 from gradtx._core.update import apply_updates
 
@@ -91,10 +91,7 @@ def with_param_ema(
     def update(
         updates: Updates, state: ParamEmaState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, ParamEmaState]:
-        if params is None:
-            raise ValueError(
-                f"{active_path()}: the parameter average needs the params: call update(updates, state, params)."
-            )
+        checks.params_given(params, "the parameter average")
         updates, inner_state = inner.update(updates, state.inner_state, params, **extra_args)
         first = state.count == 0
         new_params = apply_updates(params, updates)

@@ -12,8 +12,8 @@ from gradtx._core.base import (
     EmptyState,
     GradientTransformation,
     Params,
-    Schedule,
     ScalarOrSchedule,
+    Schedule,
     Updates,
     transformation,
 )

@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from cases import OPTIMIZERS
 
 import gradtx
-from cases import OPTIMIZERS
 
 # The registry cases whose transformations work leaf by leaf and so refuse FlatParams.
 LEAFWISE = {
@@ -39,7 +39,7 @@ def tree_problem():
 
 def run(tx, params, loss, flat, steps=5):
     unpack = (lambda q: q.unflatten()) if flat else (lambda q: q)
-    objective = lambda q: loss(unpack(q))  # noqa: E731
+    objective = lambda q: loss(unpack(q))
     p = gradtx.flatten_params(params) if flat else params
     state = tx.init(p)
 
@@ -89,7 +89,7 @@ def test_round_trip_keeps_structure_dtypes_and_passes_other_leaves():
 
 def test_gradient_comes_back_as_one_concatenation_per_bucket():
     params = {f"l{i}": jnp.full((i + 1, 2), float(i)) for i in range(40)}
-    loss = lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))  # noqa: E731
+    loss = lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
     flat = gradtx.flatten_params(params)
     grad_fn = jax.grad(lambda f: loss(f.unflatten()))
     grads = grad_fn(flat)
@@ -112,7 +112,7 @@ def test_pack_checks_structure_and_shapes():
 def test_state_mirrors_the_buckets_and_mu_dtype_halves_the_first_moment():
     params = {f"l{i}": jnp.ones(256) for i in range(30)}
     flat = gradtx.flatten_params(params)
-    nbytes = lambda s: sum(x.nbytes for x in jax.tree.leaves(s))  # noqa: E731
+    nbytes = lambda s: sum(x.nbytes for x in jax.tree.leaves(s))
     assert nbytes(gradtx.adam(1e-3).init(flat)) == nbytes(gradtx.adam(1e-3).init(params))
     half = gradtx.adam(1e-3, mu_dtype=jnp.bfloat16).init(flat)
     assert nbytes(half) == nbytes(gradtx.adam(1e-3).init(flat)) - 30 * 256 * 2

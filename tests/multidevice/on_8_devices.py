@@ -26,12 +26,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from cases import OPTIMIZERS
 from jax import lax
 from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import gradtx
-from cases import OPTIMIZERS
 
 N = 8
 
@@ -80,12 +80,12 @@ def test_pmap_step_equals_the_single_device_step_on_the_mean_gradient(make_tx):
             value, grads = lax.pmean(jax.value_and_grad(loss)(params), AXIS)
             # The global loss, and (through the inner pmean) the global gradient on every device:
             # L-BFGS's line search differentiates it and must branch alike everywhere.
-            value_fn = lambda p: lax.pmean(loss(lax.pmean(p, AXIS)), AXIS)  # noqa: E731
+            value_fn = lambda p: lax.pmean(loss(lax.pmean(p, AXIS)), AXIS)
             updates, state = tx.update(grads, state, params, value=value, grad=grads, value_fn=value_fn)
             return gradtx.apply_updates(params, updates), state
 
         def mean_step(params, state):
-            mean_loss = lambda p: jnp.mean(jax.vmap(device_loss, in_axes=(None, 0))(p, offsets))  # noqa: E731
+            mean_loss = lambda p: jnp.mean(jax.vmap(device_loss, in_axes=(None, 0))(p, offsets))
             values, grads = jax.vmap(jax.value_and_grad(device_loss), in_axes=(None, 0))(params, offsets)
             value, grads = jnp.mean(values), jax.tree.map(lambda g: jnp.mean(g, axis=0), grads)
             updates, state = tx.update(grads, state, params, value=value, grad=grads, value_fn=mean_loss)
@@ -369,3 +369,39 @@ def test_shard_map_with_axis_name_equals_the_step_on_whole_leaves(make_tx):
     p0, s0 = put(params, spec), put(whole.init(params), state_spec)
     g0 = put(grads[1 if skips_steps else 0], spec)
     assert not np.allclose(local(p0, s0, g0, value)["w"], sharded(p0, s0, g0, value)[0]["w"])
+
+
+# ------------------------------------------------------------------- flat layout (issue 5)
+
+
+def test_flat_params_bucket_only_replicated_leaves_and_keep_sharded_ones_sharded():
+    """SPEC §5/§6: a bucket holds leaves of one dtype and sharding; FSDP-sharded leaves stay
+    outside, with state sharded like them, and the step equals the per-leaf step."""
+    mesh = make_mesh("explicit", (N,), ("fsdp",))
+    layout = {**FSDP, "scale": ((16,), P()), "bias": ((8,), P())}
+    params = sharded_params(mesh, layout)
+    flat = gradtx.flatten_params(params)
+    assert [b.shape for b in flat.buckets] == [(24,)]  # the two replicated leaves
+    assert flat.buckets[0].sharding.is_fully_replicated and len(flat.buckets[0].sharding.device_set) == N
+    assert len(flat.kept) == len(FSDP)
+    tx = gradtx.chain(gradtx.clip_by_global_norm(1.0), gradtx.adamw(0.1, weight_decay=1e-2))
+    state = jax.jit(tx.init)(flat)
+    for leaf, kept in zip(state[1][0].mu.kept, flat.kept):
+        assert leaf.sharding.is_equivalent_to(kept.sharding, leaf.ndim)
+
+    def step(p, s, unpack):
+        grads = jax.grad(lambda q: model_loss(unpack(q)))(p)
+        u, s = tx.update(grads, s, p)
+        return gradtx.apply_updates(p, u), s
+
+    flat_step = jax.jit(functools.partial(step, unpack=lambda q: q.unflatten()))
+    tree_step = jax.jit(functools.partial(step, unpack=lambda q: q))
+    tree, tree_state = params, tx.init(params)
+    for _ in range(3):
+        flat, state = flat_step(flat, state)
+        tree, tree_state = tree_step(tree, tree_state)
+    leaves_close(flat.unflatten(), tree, rtol=1e-5, atol=1e-6)
+    for leaf, kept in zip(state[1][0].mu.kept, flat.kept):
+        assert leaf.sharding.is_equivalent_to(kept.sharding, leaf.ndim)
+    hlo = flat_step.lower(flat, state).compile().as_text()
+    assert not re.findall(r"all-gather(?:-start)?\(", hlo)

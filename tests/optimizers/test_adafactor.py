@@ -12,10 +12,10 @@ import numpy as np
 import optax
 import pytest
 import torch
-
-import gradtx
 from cases import _Scheduled
 from reference import assert_trajectories_close
+
+import gradtx
 
 STEPS = 25
 

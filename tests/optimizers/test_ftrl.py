@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from reference import assert_trajectories_close, gradtx_trajectory, initial_params, loss
 
 import gradtx
-from reference import assert_trajectories_close, gradtx_trajectory, initial_params, loss
 
 STEPS = 25
 
@@ -101,7 +101,7 @@ def test_l1_sparsity_persists_over_training():
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.normal(size=(64, 20)), jnp.float32)
     y = x[:, 0] * 2.0 - x[:, 1] + jnp.asarray(rng.normal(size=64) * 0.3, jnp.float32)
-    f = lambda p: jnp.mean(jnp.square(x @ p["w"] - y))  # noqa: E731
+    f = lambda p: jnp.mean(jnp.square(x @ p["w"] - y))
 
     def train(tx):
         params = {"w": jnp.zeros(20)}

@@ -6,11 +6,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reference
 import torch
+from reference import RTOL, assert_trajectories_close
 
 import gradtx
-import reference
-from reference import RTOL, assert_trajectories_close
 
 
 def rosenbrock(p, xp=None):
@@ -62,7 +62,7 @@ def gradtx_updates(loss, params, tx, steps):
     """Params after each of ``steps`` jitted updates in float64, and the final state (as numpy)."""
     with jax.enable_x64(True):
         p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
-        objective = lambda q: loss(q, jnp)  # noqa: E731
+        objective = lambda q: loss(q, jnp)
 
         @jax.jit
         def step(p, state):
@@ -188,7 +188,7 @@ def test_minimize_is_one_while_loop_traced_once():
     solver = gradtx.lbfgs(line_search="strong_wolfe")
     counts, steps = [], []
     for max_steps in (3, 100):
-        solve = jax.jit(lambda p: gradtx.minimize(fun, p, solver, max_steps=max_steps))  # noqa: B023
+        solve = jax.jit(lambda p: gradtx.minimize(fun, p, solver, max_steps=max_steps))
         steps.append(int(solve({"x": jnp.array([-1.2, 1.0])}).num_steps))
         counts.append(len(traces))
         steps.append(int(solve({"x": jnp.array([-1.5, 2.0])}).num_steps))
@@ -297,7 +297,7 @@ def test_strong_wolfe_names_the_missing_extra_arguments():
 def test_a_zero_gradient_gives_a_zero_update_and_keeps_the_state(line_search):
     # torch's step returns at once when max|g| <= tolerance_grad (0 here), changing nothing.
     tx = gradtx.lbfgs(line_search=line_search)
-    f = lambda p: jnp.sum((p - 1.0) ** 2)  # noqa: E731
+    f = lambda p: jnp.sum((p - 1.0) ** 2)
     params = jnp.array([0.0, 2.0])
     updates, state = tx.update(jax.grad(f)(params), tx.init(params), params, value=f(params), value_fn=f)
     params = gradtx.apply_updates(params, updates)

@@ -14,9 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from reference import DEVIATIONS, assert_trajectories_close
 
 import gradtx
-from reference import DEVIATIONS, assert_trajectories_close
 
 STEPS = 25
 
@@ -184,7 +184,7 @@ def test_one_bfloat16_newton_schulz_rounds_like_torch(shape):
             return np.asarray(jax.jit(tx.update)(g64, tx.init(g64))[0]) / ratio
 
     got, exact = ortho(jnp.bfloat16), ortho(jnp.float64)
-    distance = lambda a, b: float(np.linalg.norm(a - b) / np.linalg.norm(b))  # noqa: E731
+    distance = lambda a, b: float(np.linalg.norm(a - b) / np.linalg.norm(b))
     assert distance(got, want) < 2.0**-7
     assert distance(got, exact) < distance(want, exact) + 2.0**-8
 

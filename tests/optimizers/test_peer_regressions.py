@@ -7,8 +7,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import torch
-
-import gradtx
 from reference import (
     assert_trajectories_close,
     gradtx_trajectory,
@@ -16,6 +14,8 @@ from reference import (
     torch_in_float64,
     torch_trajectory,
 )
+
+import gradtx
 
 STEPS = 25
 

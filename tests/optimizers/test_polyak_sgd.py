@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_contract import flat, initial_params, make_step, quadratic, run
 
 import gradtx
-from test_contract import flat, initial_params, make_step, quadratic, run
 
 FACTORIES = [
     pytest.param(lambda: gradtx.polyak_sgd(), id="polyak_sgd"),

@@ -17,10 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-
-import gradtx
 from cases import _Scheduled
 from reference import assert_trajectories_close
+
+import gradtx
 
 STEPS = 25
 

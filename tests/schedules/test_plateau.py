@@ -8,9 +8,9 @@ import numpy as np
 import optax
 import pytest
 import torch
+from reference import assert_trajectories_close, initial_params, loss
 
 import gradtx
-from reference import assert_trajectories_close, initial_params, loss
 
 LR, MOMENTUM = 0.02, 0.9
 

@@ -9,9 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from reference import assert_trajectories_close, initial_params, loss, torch_in_float64
 
 import gradtx
-from reference import assert_trajectories_close, initial_params, loss, torch_in_float64
 
 NAN, INF = float("nan"), float("inf")
 

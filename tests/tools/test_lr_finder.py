@@ -11,9 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from reference import DEVIATIONS, RTOL, initial_params, loss, torch_in_float64
 
 import gradtx
-from reference import DEVIATIONS, RTOL, initial_params, loss, torch_in_float64
 
 
 @pytest.mark.parametrize(
@@ -210,7 +210,7 @@ def test_sweep_is_one_compiled_scan_and_cached():
         return jnp.sum((x - batch) ** 2)
 
     batches = jnp.arange(12.0).reshape(4, 3)
-    run = lambda n: gradtx.lr_finder(loss_fn, jnp.zeros(3), gradtx.adam, batches, num_steps=n)  # noqa: E731
+    run = lambda n: gradtx.lr_finder(loss_fn, jnp.zeros(3), gradtx.adam, batches, num_steps=n)
     run(200)
     assert len(traces) == 1, "the loss must be traced once, whatever the number of steps"
     run(200)
@@ -221,12 +221,12 @@ def test_sweep_is_one_compiled_scan_and_cached():
 
 def test_batches_are_cycled_and_batch_fn_gets_the_step():
     # The loss is the batch itself (plus a zero term in the params): it shows which batch each step took.
-    loss_fn = lambda x, batch: batch["v"][0] + 0.0 * jnp.sum(x)  # noqa: E731
+    loss_fn = lambda x, batch: batch["v"][0] + 0.0 * jnp.sum(x)
     batches = {"v": jnp.array([[5.0], [6.0], [7.0]])}
     result = gradtx.lr_finder(loss_fn, jnp.zeros(2), gradtx.sgd, batches, num_steps=8, smoothing=0.0)
     assert np.asarray(result.losses).tolist() == [5.0, 6.0, 7.0, 5.0, 6.0, 7.0, 5.0, 6.0]
 
-    as_float = lambda step: step.astype(jnp.float32)  # noqa: E731
+    as_float = lambda step: step.astype(jnp.float32)
     steps = gradtx.lr_finder(
         lambda x, b: b + 0.0 * jnp.sum(x), jnp.zeros(2), gradtx.sgd,
         batch_fn=lambda step: 10.0 + as_float(step), num_steps=5, smoothing=0.0, diverge_factor=math.inf,

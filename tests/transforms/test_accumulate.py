@@ -12,9 +12,9 @@ import numpy as np
 import optax
 import pytest
 import torch
+from reference import assert_trajectories_close, initial_params
 
 import gradtx
-from reference import assert_trajectories_close, initial_params
 
 _rng = np.random.default_rng(99)
 X = _rng.normal(size=(12, 3))
@@ -100,7 +100,7 @@ def test_inner_state_changes_only_on_every_kth_call():
     k, calls = 3, 9
     _, states = run(gradtx.accumulate_gradients(gradtx.adam(0.01), k), calls, k)
     inner = [s.inner_state for s in states]
-    same = lambda a, b: jax.tree.all(jax.tree.map(lambda x, y: bool(jnp.array_equal(x, y)), a, b))  # noqa: E731
+    same = lambda a, b: jax.tree.all(jax.tree.map(lambda x, y: bool(jnp.array_equal(x, y)), a, b))
     for t in range(1, calls):
         assert same(inner[t], inner[t - 1]) == bool((t + 1) % k), t
     assert int(inner[-1][0].count) == calls // k  # chain(scale_by_adam, lr): adam ran once per cycle

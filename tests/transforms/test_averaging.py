@@ -8,9 +8,9 @@ import numpy as np
 import optax
 import pytest
 import torch
+from reference import assert_trajectories_close, initial_params, loss
 
 import gradtx
-from reference import assert_trajectories_close, initial_params, loss
 
 STEPS = 25
 

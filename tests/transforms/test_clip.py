@@ -10,9 +10,9 @@ import pytest
 import torch
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+from reference import assert_trajectories_close, gradtx_trajectory, initial_params, loss, torch_trajectory
 
 import gradtx
-from reference import assert_trajectories_close, gradtx_trajectory, initial_params, loss, torch_trajectory
 
 STEPS = 25
 

@@ -10,12 +10,12 @@ import numpy as np
 import optax
 import pytest
 import torch
+from cases import OPTIMIZERS, _Scheduled
+from reference import assert_trajectories_close, gradtx_trajectory, initial_params, loss, torch_trajectory
 
 import gradtx
-from cases import OPTIMIZERS, _Scheduled
 from gradtx._core.base import recipe_of
 from gradtx._core.tree import float_count
-from reference import assert_trajectories_close, gradtx_trajectory, initial_params, loss, torch_trajectory
 
 TARGET = {"w": jnp.linspace(-1.0, 1.0, 12).reshape(4, 3), "b": jnp.array([0.5, -0.25, 1.0]), "s": jnp.array(2.0)}
 
@@ -33,7 +33,7 @@ def run(tx, params, steps, jit=True):
     """Params after ``steps`` steps of the contract's quadratic; ``jit=False`` runs the update op by op
     (``jax.disable_jit``: no XLA program, so nothing is specialized on constants or fused)."""
     value_and_grad = jax.jit(jax.value_and_grad(quadratic))
-    update = lambda g, s, p, value: tx.update(g, s, p, value=value, grad=g, value_fn=quadratic)  # noqa: E731
+    update = lambda g, s, p, value: tx.update(g, s, p, value=value, grad=g, value_fn=quadratic)
     state = tx.init(params)
     for _ in range(steps):
         value, grads = value_and_grad(params)
@@ -212,7 +212,7 @@ def test_values_reach_the_factory_weakly_typed():
 
 
 def test_scheduled_learning_rate_equals_the_same_schedule_given_directly():
-    schedule = lambda count: 0.1 * 0.9 ** float_count(count)  # noqa: E731
+    schedule = lambda count: 0.1 * 0.9 ** float_count(count)
     with jax.enable_x64(True):
         wrapped = gradtx.inject_hyperparams(gradtx.adam)(learning_rate=schedule)
         params = jax.tree.map(lambda t: jnp.zeros(t.shape, jnp.float64), TARGET)
@@ -233,7 +233,7 @@ def test_scheduled_values_are_reported_and_cannot_be_set():
 
 
 def test_momentum_schedule_matches_torch_sgd_with_momentum_changed_each_step():
-    momenta = lambda count: 0.95 - 0.05 * jnp.minimum(float_count(count), 6.0)  # noqa: E731
+    momenta = lambda count: 0.95 - 0.05 * jnp.minimum(float_count(count), 6.0)
     params = initial_params()
     tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in sorted(params.items())}
     optimizer = torch.optim.SGD(list(tp.values()), lr=0.01, momentum=0.95)
@@ -255,7 +255,7 @@ def test_momentum_schedule_matches_torch_sgd_with_momentum_changed_each_step():
 
 def test_which_arguments_are_injected():
     params = jnp.zeros(2)
-    names = lambda tx: set(gradtx.get_hyperparams(tx.init(params)))  # noqa: E731
+    names = lambda tx: set(gradtx.get_hyperparams(tx.init(params)))
     # Floats, including non-zero defaults; bools, dtypes and None stay static.
     assert names(gradtx.inject_hyperparams(gradtx.adam)(0.1, mu_dtype=jnp.bfloat16)) == {
         "learning_rate", "b1", "b2", "eps"
@@ -377,10 +377,10 @@ ONECYCLE = [
 @pytest.mark.parametrize(("lr_kwargs", "momentum_kwargs"), [c[1:] for c in ONECYCLE], ids=[c[0] for c in ONECYCLE])
 def test_onecycle_momentum_cycling_on_sgd_matches_torch(lr_kwargs, momentum_kwargs, request):
     shared = {k: v for k, v in lr_kwargs.items() if k in ("total_steps", "pct_start", "anneal_strategy", "three_phase")}
-    make_tx = lambda: gradtx.inject_hyperparams(gradtx.sgd)(  # noqa: E731
+    make_tx = lambda: gradtx.inject_hyperparams(gradtx.sgd)(
         gradtx.onecycle_schedule(**lr_kwargs), momentum=gradtx.onecycle_momentum_schedule(**shared, **momentum_kwargs)
     )
-    make_torch = lambda ps: _Scheduled(  # noqa: E731
+    make_torch = lambda ps: _Scheduled(
         torch.optim.SGD(ps, lr=0.01, momentum=0.9),
         lambda o: torch.optim.lr_scheduler.OneCycleLR(o, **lr_kwargs, cycle_momentum=True, **momentum_kwargs),
     )

@@ -37,7 +37,7 @@ FACTORIES = [
 ]
 
 _rng = np.random.default_rng(3)
-_normal = lambda shape: jnp.asarray(_rng.normal(size=shape), jnp.float32)  # noqa: E731
+_normal = lambda shape: jnp.asarray(_rng.normal(size=shape), jnp.float32)
 PARAMS = {"w": _normal((4, 3)), "b": _normal(4)}
 GRADS = [{k: _normal(p.shape) for k, p in PARAMS.items()} for _ in range(3)]
 VALUES = [jnp.array(v, jnp.float32) for v in (3.0, 2.0, 1.5)]
@@ -75,7 +75,7 @@ def _step(tx):
 
 def shard_map_step(tx, params, state, grads, value):
     mesh = jax.make_mesh((1,), (AXIS,), axis_types=(jax.sharding.AxisType.Auto,))
-    spec = lambda tree: jax.tree.map(lambda x: P(AXIS) if _split_axis(x) == 0 else P(), tree)  # noqa: E731
+    spec = lambda tree: jax.tree.map(lambda x: P(AXIS) if _split_axis(x) == 0 else P(), tree)
     f = jax.shard_map(
         _step(tx),
         mesh=mesh,
@@ -90,10 +90,10 @@ def vmap_step(tx, params, state, grads, value, *, replicated=True):
 
     ``replicated``: check that the scalars of the state (per-leaf norms) agree across slices.
     """
-    cut = lambda tree: jax.tree.map(  # noqa: E731
+    cut = lambda tree: jax.tree.map(
         lambda x: x.reshape(SHARDS, x.shape[0] // SHARDS, *x.shape[1:]) if _split_axis(x) == 0 else x, tree
     )
-    axes = lambda tree: jax.tree.map(_split_axis, tree)  # noqa: E731
+    axes = lambda tree: jax.tree.map(_split_axis, tree)
     in_axes = (axes(params), axes(state), axes(grads), None)
     f = jax.vmap(_step(tx), in_axes=in_axes, out_axes=0, axis_name=AXIS)
     new_params, new_state = f(cut(params), cut(state), cut(grads), value)

@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from reference import assert_trajectories_close, initial_params, loss
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 import gradtx
-from reference import assert_trajectories_close, initial_params, loss
 
 STEPS = 20
 

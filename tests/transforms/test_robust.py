@@ -9,9 +9,9 @@ import optax
 import pytest
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+from reference import assert_trajectories_close, initial_params, loss
 
 import gradtx
-from reference import assert_trajectories_close, initial_params, loss
 
 NAN, INF = float("nan"), float("inf")
 
@@ -138,7 +138,7 @@ def test_apply_if_finite_axis_name_inside_shard_map_equals_the_unsharded_step():
 
     state_spec = jax.tree.map(lambda x: P("data") if x.ndim else P(), tx.init(params))  # moments split like w
     step = jax.jit(jax.shard_map(sharded_step, mesh=mesh, in_specs=(spec, state_spec), out_specs=(spec, state_spec)))
-    put = lambda tree, specs: jax.tree.map(lambda x, s: jax.device_put(x, NamedSharding(mesh, s)), tree, specs)  # noqa: E731
+    put = lambda tree, specs: jax.tree.map(lambda x, s: jax.device_put(x, NamedSharding(mesh, s)), tree, specs)
     state, plain_state = put(tx.init(params), state_spec), plain.init(params)
     for g in ([1.0, -2.0, 0.5, 3.0], [1.0, NAN, 0.5, 3.0], [0.3, 0.2, -0.1, 1.0]):
         grads = {"w": jnp.array(g)}
