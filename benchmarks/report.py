@@ -77,12 +77,13 @@ def _tables(cells: list[Cell], columns: list[str]) -> list[str]:
         if n == "needed"
         else _value(c, n, lambda r: _mib(r["state_bytes"])),
     )
-    lines += ["", "Step time over the bandwidth limit (optimizer / limit; % of the limit reached):", ""]
-    lines += _table(
-        cells,
-        ["limit: ms, GB/s", *optimizers],
-        lambda c, n: _limit(c) if n.startswith("limit") else _versus_limit(c, n),
-    )
+    if LIMIT in columns:  # `--contenders` may leave the limit kernel out
+        lines += ["", "Step time over the bandwidth limit (optimizer / limit; % of the limit reached):", ""]
+        lines += _table(
+            cells,
+            ["limit: ms, GB/s", *optimizers],
+            lambda c, n: _limit(c) if n.startswith("limit") else _versus_limit(c, n),
+        )
     notes = [
         f"* {c['workload']} / {c['optimizer']} / {n}: {r['status']}: {r['reason']}"
         for c in cells

@@ -232,11 +232,18 @@ def map_float(fn: Callable[..., Any], updates: Any, *trees: Any) -> Any:
 def _apply(fn: Callable[..., tuple[Any, ...]], args: Sequence[Any]) -> tuple[Any, ...]:
     floats = [a.dtype for a in args if is_float(a)]
     dtype = compute_dtype(*floats)
-    cast = [a.astype(dtype) if is_float(a) else a for a in args]
+    cast = [_as(a, dtype) if is_float(a) else a for a in args]
     result = fn(*cast)
     if not isinstance(result, tuple) or len(result) > len(args):
         raise TypeError("map_unzip: the per-leaf rule must return a tuple of at most as many arrays as it takes.")
-    return tuple(r.astype(a.dtype) if is_float(a) else r for r, a in zip(result, args))
+    return tuple(_as(r, a.dtype) if is_float(a) else r for r, a in zip(result, args))
+
+
+def _as(x: Any, dtype: Any) -> Any:
+    """``x.astype(dtype)``, without a conversion in the graph when ``x`` already is strongly that."""
+    if getattr(x, "dtype", None) == dtype and getattr(x, "weak_type", True) is False:
+        return x
+    return jnp.asarray(x).astype(dtype)
 
 
 def _n_outputs(fn: Callable[..., Any], results: list[Any], n_args: int) -> int:

@@ -73,7 +73,10 @@ def scale_by_momentum(
         first = state.count == 0
 
         def leaf(g, b):
-            b = jnp.where(first, g, momentum * b + (1 - dampening) * g)
+            if checks.is_static_zero(dampening):  # from b = 0, momentum * b + g is torch's b = g
+                b = momentum * b + g
+            else:
+                b = jnp.where(first, g, momentum * b + (1 - dampening) * g)
             return (g + momentum * b if nesterov else b), b
 
         updates, buffer = tree.map_unzip(leaf, updates, state.buffer)
