@@ -120,5 +120,5 @@ def test_l1_sparsity_persists_over_training():
 
 def test_needs_params():
     tx = gradtx.ftrl()
-    with pytest.raises(ValueError, match=r"^ftrl: FTRL solves for the new params"):
+    with pytest.raises(ValueError, match=r"^ftrl: FTRL needs the params: call update\(updates, state, params\)"):
         tx.update(jnp.ones(2), tx.init(jnp.ones(2)))
