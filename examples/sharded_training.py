@@ -13,23 +13,7 @@ On a machine without a GPU or TPU the script asks XLA for 8 CPU devices.
 
 from __future__ import annotations
 
-import importlib.metadata
-import os
-
-
-def has_accelerator() -> bool:
-    """Whether JAX will find a GPU or TPU (asked without starting JAX's backends)."""
-    platforms = os.environ.get("JAX_PLATFORMS", "")
-    if platforms:
-        return any(p.strip() not in ("", "cpu") for p in platforms.split(","))
-    names = {(d.metadata["Name"] or "").lower().replace("_", "-") for d in importlib.metadata.distributions()}
-    return any(name.startswith(("jax-cuda", "jax-rocm", "libtpu")) for name in names)
-
-
-# XLA reads the flag once, when JAX starts its CPU backend: set it before importing jax.
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "") and not has_accelerator():
-    flags = os.environ.get("XLA_FLAGS", "")
-    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count=8".strip()
+import _devices  # noqa: F401  (before jax: 8 CPU devices when there is no accelerator)
 
 import argparse
 import functools

@@ -42,7 +42,6 @@ class _Layout(NamedTuple):
     treedef: Any
     slots: tuple[_Slot, ...]
     bucket_sizes: tuple[tuple[int, ...], ...]  # per bucket, the sizes of its leaves in order
-    n_kept: int
 
 
 def _bucket_key(leaf: Any) -> Any:
@@ -93,22 +92,13 @@ class FlatParams:
         Differentiable: the gradient of the slices with respect to a bucket is a single
         concatenation, so ``jax.grad`` over a ``FlatParams`` costs nothing per leaf.
         """
-        parts = []
-        for bucket, sizes in zip(self.buckets, self._layout.bucket_sizes, strict=True):
-            if not hasattr(bucket, "shape"):  # a None/MaskedNode standing in for a bucket
-                parts.append([bucket] * len(sizes))
-            elif len(sizes) == 1:
-                parts.append([bucket])
-            else:
-                parts.append(lax.split(bucket, sizes))
-        leaves = []
-        for slot in self._layout.slots:
-            if slot.bucket < 0:
-                leaves.append(self.kept[slot.position])
-            else:
-                part = parts[slot.bucket][slot.position]
-                leaves.append(part.reshape(slot.shape) if hasattr(part, "reshape") else part)
-        return jax.tree_util.tree_unflatten(self._layout.treedef, leaves)
+        layout = self._layout
+        parts = [lax.split(b, sizes) for b, sizes in zip(self.buckets, layout.bucket_sizes, strict=True)]
+        leaves = [
+            self.kept[s.position] if s.bucket < 0 else parts[s.bucket][s.position].reshape(s.shape)
+            for s in layout.slots
+        ]
+        return jax.tree_util.tree_unflatten(layout.treedef, leaves)
 
     def pack(self, tree: Any) -> FlatParams:
         """Pack another tree of the same structure, shapes and dtypes with this layout.
@@ -187,13 +177,11 @@ def flatten_params(params: Any) -> FlatParams:
     leaves, treedef = jax.tree_util.tree_flatten(params)
     keys: list[Any] = []
     sizes: list[list[int]] = []
-    slots = []
-    n_kept = 0
+    slots: list[_Slot] = []
     for leaf in leaves:
         key = _bucket_key(leaf)
         if key is None:
-            slots.append(_Slot(-1, n_kept, tuple(jnp.shape(leaf))))
-            n_kept += 1
+            slots.append(_Slot(-1, sum(s.bucket < 0 for s in slots), tuple(jnp.shape(leaf))))
             continue
         if key not in keys:
             keys.append(key)
@@ -201,9 +189,10 @@ def flatten_params(params: Any) -> FlatParams:
         b = keys.index(key)
         slots.append(_Slot(b, len(sizes[b]), tuple(leaf.shape)))
         sizes[b].append(math.prod(leaf.shape))
-    layout = _Layout(treedef, tuple(slots), tuple(tuple(s) for s in sizes), n_kept)
-    flat = _pack(leaves, layout, [key[0] for key in keys])
-    for b, key in enumerate(keys):  # a replicated bucket stays replicated on the same devices
-        if key[1] is not None and not isinstance(flat.buckets[b], jax.core.Tracer):
-            flat.buckets = flat.buckets[:b] + (jax.device_put(flat.buckets[b], key[1]),) + flat.buckets[b + 1 :]
-    return flat
+    layout = _Layout(treedef, tuple(slots), tuple(tuple(s) for s in sizes))
+    flat = _pack(leaves, layout, [dtype for dtype, _ in keys])
+    # A bucket of replicated leaves stays replicated on the same devices.
+    buckets = tuple(
+        b if sharding is None else jax.device_put(b, sharding) for b, (_, sharding) in zip(flat.buckets, keys)
+    )
+    return FlatParams(buckets, flat.kept, layout)
