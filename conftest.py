@@ -1,8 +1,17 @@
 """Test-session settings shared by tests/ and the doctests in gradtx/."""
 
-import jax
-import jax.numpy as jnp
-import pytest
+import os
+import pathlib
+
+# One persistent XLA compilation cache for the whole suite: the pytest-xdist workers, the
+# 8-device subprocess and later runs reuse each other's compiled programs. Set through the
+# environment (before jax starts) so subprocesses inherit it.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(pathlib.Path(__file__).parent / ".jax_cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+
+import jax  # noqa: E402 - after the cache settings
+import jax.numpy as jnp  # noqa: E402
+import pytest  # noqa: E402
 
 # Catch silent dtype promotion and rank broadcasting in gradtx's code: every cast is explicit.
 jax.config.update("jax_numpy_dtype_promotion", "strict")

@@ -4,7 +4,10 @@
 
 Both loops train the same small network from the same initial weights on the same batches,
 in float64: AdamW with two parameter groups (no weight decay on biases and the LayerNorm,
-and a larger learning rate for them) and a per-step CosineAnnealingLR. They print their
+and a larger learning rate for them) and a per-step CosineAnnealingLR. The gradtx side
+copies torch's lines into ``gradtx.torch`` (``gradtx.torch.AdamW``,
+``gradtx.torch.lr_scheduler.CosineAnnealingLR``) and builds the groups with
+``gradtx.partition`` and ``gradtx.path_labels``. They print their
 losses as they go, and the script ends with the largest relative difference between the two
 sets of parameters. See docs/from_pytorch.md.
 """
@@ -44,9 +47,13 @@ def torch_model() -> torch.nn.Module:
 def torch_loop(args, batches) -> dict[str, np.ndarray]:
     model = torch_model()
     no_decay = [p for name, p in model.named_parameters() if name.endswith("bias") or name.startswith("1.")]
-    decay = [p for name, p in model.named_parameters() if not (name.endswith("bias") or name.startswith("1."))]
+    decay = [
+        p for name, p in model.named_parameters() if not (name.endswith("bias") or name.startswith("1."))
+    ]
     optimizer = torch.optim.AdamW(
-        [{"params": decay}, {"params": no_decay, "lr": 2 * args.lr, "weight_decay": 0.0}], lr=args.lr, weight_decay=0.05
+        [{"params": decay}, {"params": no_decay, "lr": 2 * args.lr, "weight_decay": 0.0}],
+        lr=args.lr,
+        weight_decay=0.05,
     )
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr / 100)
     mse = torch.nn.MSELoss()
@@ -57,7 +64,9 @@ def torch_loop(args, batches) -> dict[str, np.ndarray]:
         optimizer.step()
         scheduler.step()
         if (step + 1) % args.print_every == 0:
-            print(f"torch   step {step + 1:4d}  loss {loss.item():.6f}  lr {optimizer.param_groups[0]['lr']:.3e}")
+            print(
+                f"torch   step {step + 1:4d}  loss {loss.item():.6f}  lr {optimizer.param_groups[0]['lr']:.3e}"
+            )
     return {name: p.detach().numpy() for name, p in model.named_parameters()}
 
 
@@ -82,17 +91,22 @@ def gradtx_loop(args, batches) -> dict[str, np.ndarray]:
         layer, leaf = name.split(".")
         params.setdefault(layer, {})[leaf] = jnp.asarray(p.detach().numpy())
 
-    def cosine(lr):  # one schedule per group, like torch's scheduler acting on each group's lr
-        return gradtx.cosine_annealing_schedule(lr, t_max=args.steps, eta_min=args.lr / 100)
+    # torch.optim.AdamW(groups, lr=lr, weight_decay=0.05) with one gradtx.torch.AdamW per group
+    # (the group's own options copied, params dropped), each under the scheduler's line with
+    # the optimizer argument replaced: torch's scheduler acts on every group's lr.
+    def scheduled(optimizer):
+        return gradtx.torch.lr_scheduler.CosineAnnealingLR(optimizer, T_max=args.steps, eta_min=args.lr / 100)
 
     labels = gradtx.path_labels({r".*/bias|1/.*": "no_decay"}, default="decay")
     tx = gradtx.partition(
         {
-            "decay": gradtx.adamw(cosine(args.lr), weight_decay=0.05),
-            "no_decay": gradtx.adamw(cosine(2 * args.lr), weight_decay=0.0),
+            "decay": scheduled(gradtx.torch.AdamW(lr=args.lr, weight_decay=0.05)),
+            "no_decay": scheduled(gradtx.torch.AdamW(lr=2 * args.lr, weight_decay=0.0)),
         },
         labels,
     )
+    # the rate of the first group after k updates: the pure schedule CosineAnnealingLR is built on
+    lr_after = gradtx.cosine_annealing_schedule(args.lr, t_max=args.steps, eta_min=args.lr / 100)
     state = tx.init(params)
 
     @jax.jit
@@ -104,8 +118,10 @@ def gradtx_loop(args, batches) -> dict[str, np.ndarray]:
     for step, (x, y) in enumerate(batches):
         params, state, loss = train_step(params, state, x, y)
         if (step + 1) % args.print_every == 0:
-            print(f"gradtx  step {step + 1:4d}  loss {float(loss):.6f}  lr {float(cosine(args.lr)(step + 1)):.3e}")
-    return {f"{layer}.{leaf}": np.asarray(v) for layer, leaves in params.items() for leaf, v in leaves.items()}
+            print(f"gradtx  step {step + 1:4d}  loss {float(loss):.6f}  lr {float(lr_after(step + 1)):.3e}")
+    return {
+        f"{layer}.{leaf}": np.asarray(v) for layer, leaves in params.items() for leaf, v in leaves.items()
+    }
 
 
 def main() -> float:
@@ -117,7 +133,9 @@ def main() -> float:
     args = parser.parse_args()
 
     x, y = make_data(args.steps * args.batch_size)
-    batches = [(x[i : i + args.batch_size], y[i : i + args.batch_size]) for i in range(0, len(x), args.batch_size)]
+    batches = [
+        (x[i : i + args.batch_size], y[i : i + args.batch_size]) for i in range(0, len(x), args.batch_size)
+    ]
     want = torch_loop(args, batches)
     got = gradtx_loop(args, batches)
     worst = max(float(np.max(np.abs(got[k] - want[k]) / np.maximum(np.abs(want[k]), 1e-6))) for k in want)

@@ -1,17 +1,20 @@
 """Find a learning rate for a small MLP on scikit-learn's digits with the range test, then train with it.
 
-    pip install -e ".[examples]" && python examples/lr_finder.py --out lr_finder.png
+    pip install -e ".[examples]" && python examples/lr_finder.py [--out lr_finder.png]
 
 ``gradtx.lr_finder`` trains from the initial params while the learning rate grows from
 ``--min-lr`` to ``--max-lr`` over ``--steps`` steps (one compiled ``lax.scan``), and suggests
 the rate where the smoothed loss falls fastest. The example then trains AdamW with that
-rate and prints the test accuracy; with ``--out`` (and matplotlib) it saves the curve.
+rate and prints the test accuracy. It saves the curve (with matplotlib) to ``--out``, by
+default ``<temp dir>/gradtx-examples/lr_finder.png``, and prints where.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import pathlib
+import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -24,7 +27,9 @@ import gradtx
 def init_mlp(key, sizes):
     params = []
     for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), itertools.pairwise(sizes)):
-        params.append({"w": jax.random.normal(k, (n_in, n_out)) * jnp.sqrt(2.0 / n_in), "b": jnp.zeros(n_out)})
+        params.append(
+            {"w": jax.random.normal(k, (n_in, n_out)) * jnp.sqrt(2.0 / n_in), "b": jnp.zeros(n_out)}
+        )
     return params
 
 
@@ -40,15 +45,21 @@ def loss_fn(params, batch):
     return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
 
 
-def main() -> float:
+def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200, help="steps of the range test")
     parser.add_argument("--min-lr", type=float, default=1e-5)
     parser.add_argument("--max-lr", type=float, default=10.0)
-    parser.add_argument("--train-steps", type=int, default=300, help="steps of training with the suggested rate")
+    parser.add_argument(
+        "--train-steps", type=int, default=300, help="steps of training with the suggested rate"
+    )
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--out", default=None, help="write the curve to this PNG (needs matplotlib)")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--out",
+        default=str(pathlib.Path(tempfile.gettempdir()) / "gradtx-examples" / "lr_finder.png"),
+        help="write the curve to this PNG (needs matplotlib; default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
 
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
@@ -64,7 +75,13 @@ def main() -> float:
     # One batch per step of the sweep, stacked on a leading axis.
     idx = np.random.default_rng(1).integers(0, n_train, (args.steps, args.batch_size))
     result = gradtx.lr_finder(
-        loss_fn, params, make_tx, (x_train[idx], y_train[idx]), min_lr=args.min_lr, max_lr=args.max_lr, num_steps=args.steps
+        loss_fn,
+        params,
+        make_tx,
+        (x_train[idx], y_train[idx]),
+        min_lr=args.min_lr,
+        max_lr=args.max_lr,
+        num_steps=args.steps,
     )
     lr = float(result.suggested_lr)
     diverged = int(result.diverged_at)
@@ -86,7 +103,9 @@ def main() -> float:
             gradtx.plot_lr_finder(result, ax)
             ax.set_title("learning-rate range test: MLP on digits, AdamW")
             fig.tight_layout()
+            pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(args.out, dpi=100)
+            plt.close(fig)
             print(f"wrote {args.out}")
 
     tx = make_tx(lr)

@@ -106,6 +106,15 @@ GALLERY = {
         None,
     ),
     "inverse_sqrt_schedule": (200, gradtx.inverse_sqrt_schedule(1.0, warmup_steps=20), None),
+    "lambda_factor_schedule": (
+        60, gradtx.lambda_factor_schedule(1.0, lambda epoch: 1.0 / (1.0 + 0.1 * epoch.astype(float))), None
+    ),
+    "multiplicative_factor_schedule": (60, gradtx.multiplicative_factor_schedule(1.0, lambda epoch: 0.95), None),
+    "piecewise_interpolate_schedule": (
+        100, gradtx.piecewise_interpolate_schedule("cosine", 1.0, {20: 0.5, 60: 0.1, 80: 2.0}), None
+    ),
+    "linear_onecycle_schedule": (100, gradtx.linear_onecycle_schedule(100, 1.0), None),
+    "cosine_onecycle_schedule": (100, gradtx.cosine_onecycle_schedule(100, 1.0), None),
 }
 
 

@@ -23,6 +23,20 @@ from gradtx._core.combine import named_chain as named_chain
 from gradtx._core.combine import partition as partition
 from gradtx._core.flat import FlatParams as FlatParams
 from gradtx._core.flat import flatten_params as flatten_params
+from gradtx._core.interop import to_optax as to_optax
+from gradtx._core.numerics import bias_correction as bias_correction
+from gradtx._core.numerics import global_norm as global_norm
+from gradtx._core.numerics import matrix_inverse_pth_root as matrix_inverse_pth_root
+from gradtx._core.numerics import multi_normal as multi_normal
+from gradtx._core.numerics import nnls as nnls
+from gradtx._core.numerics import power_iteration as power_iteration
+from gradtx._core.numerics import safe_increment as safe_increment
+from gradtx._core.numerics import safe_int32_increment as safe_int32_increment
+from gradtx._core.numerics import safe_norm as safe_norm
+from gradtx._core.numerics import safe_root_mean_squares as safe_root_mean_squares
+from gradtx._core.numerics import update_infinity_moment as update_infinity_moment
+from gradtx._core.numerics import update_moment as update_moment
+from gradtx._core.numerics import update_moment_per_elem_norm as update_moment_per_elem_norm
 from gradtx._core.paths import path_labels as path_labels
 
 # --- multi-device helpers
@@ -40,8 +54,9 @@ from gradtx._optimizers.adadelta import adadelta as adadelta
 from gradtx._optimizers.adadelta import scale_by_adadelta as scale_by_adadelta
 
 # --- torch optimizers: sparse_adam, adafactor, muon
-from gradtx._optimizers.adafactor import FactoredMoment as FactoredMoment
-from gradtx._optimizers.adafactor import ScaleByFactoredRmsState as ScaleByFactoredRmsState
+from gradtx._optimizers.adafactor import FactoredState as FactoredState
+from gradtx._optimizers.adafactor_torch import FactoredMoment as FactoredMoment
+from gradtx._optimizers.adafactor_torch import ScaleByFactoredRmsState as ScaleByFactoredRmsState
 from gradtx._optimizers.adafactor import adafactor as adafactor
 from gradtx._optimizers.adafactor import scale_by_factored_rms as scale_by_factored_rms
 from gradtx._optimizers.adafactor import scale_by_param_block_rms as scale_by_param_block_rms
@@ -49,10 +64,12 @@ from gradtx._optimizers.adagrad import ScaleByRssState as ScaleByRssState
 from gradtx._optimizers.adagrad import adagrad as adagrad
 from gradtx._optimizers.adagrad import scale_by_rss as scale_by_rss
 from gradtx._optimizers.adam import ScaleByAdamState as ScaleByAdamState
+from gradtx._optimizers.adam import ScaleByAmsgradState as ScaleByAmsgradState
 from gradtx._optimizers.adam import adam as adam
 from gradtx._optimizers.adam import adamw as adamw
 from gradtx._optimizers.adam import amsgrad as amsgrad
 from gradtx._optimizers.adam import scale_by_adam as scale_by_adam
+from gradtx._optimizers.adam import scale_by_amsgrad as scale_by_amsgrad
 from gradtx._optimizers.adamax import ScaleByAdamaxState as ScaleByAdamaxState
 from gradtx._optimizers.adamax import adamax as adamax
 from gradtx._optimizers.adamax import adamaxw as adamaxw
@@ -71,16 +88,28 @@ from gradtx._optimizers.lamb import lamb as lamb
 from gradtx._optimizers.lars import lars as lars
 
 # --- torch optimizers: lbfgs, minimize
-from gradtx._optimizers.lbfgs import LbfgsState as LbfgsState
+from gradtx._optimizers.backtracking import BacktrackingLinesearchInfo as BacktrackingLinesearchInfo
+from gradtx._optimizers.backtracking import ScaleByBacktrackingLinesearchState as ScaleByBacktrackingLinesearchState
+from gradtx._optimizers.backtracking import scale_by_backtracking_linesearch as scale_by_backtracking_linesearch
+from gradtx._optimizers.lbfgs import ScaleByLBFGSState as ScaleByLBFGSState
 from gradtx._optimizers.lbfgs import lbfgs as lbfgs
+from gradtx._optimizers.lbfgs import scale_by_lbfgs as scale_by_lbfgs
+from gradtx._optimizers.lbfgs_torch import LbfgsState as LbfgsState
 from gradtx._optimizers.lion import ScaleByLionState as ScaleByLionState
 from gradtx._optimizers.lion import lion as lion
 from gradtx._optimizers.lion import scale_by_lion as scale_by_lion
 from gradtx._optimizers.minimize import MinimizeResult as MinimizeResult
 from gradtx._optimizers.minimize import minimize as minimize
-from gradtx._optimizers.muon import ScaleByMuonState as ScaleByMuonState
+from gradtx._optimizers.zoom import ScaleByZoomLinesearchState as ScaleByZoomLinesearchState
+from gradtx._optimizers.zoom import ZoomLinesearchInfo as ZoomLinesearchInfo
+from gradtx._optimizers.zoom import scale_by_zoom_linesearch as scale_by_zoom_linesearch
+from gradtx._optimizers.zoom import value_and_grad_from_state as value_and_grad_from_state
+from gradtx._optimizers.muon import MuonDimensionNumbers as MuonDimensionNumbers
+from gradtx._optimizers.muon import MuonState as MuonState
 from gradtx._optimizers.muon import muon as muon
 from gradtx._optimizers.muon import scale_by_muon as scale_by_muon
+from gradtx._optimizers.muon import scale_by_shape as scale_by_shape
+from gradtx._optimizers.muon_torch import ScaleByMuonState as ScaleByMuonState
 from gradtx._optimizers.nadam import ScaleByNadamState as ScaleByNadamState
 from gradtx._optimizers.nadam import nadam as nadam
 from gradtx._optimizers.nadam import nadamw as nadamw
@@ -102,10 +131,34 @@ from gradtx._optimizers.radam import scale_by_radam as scale_by_radam
 from gradtx._optimizers.rmsprop import ScaleByRmsState as ScaleByRmsState
 from gradtx._optimizers.rmsprop import rmsprop as rmsprop
 from gradtx._optimizers.rmsprop import scale_by_rms as scale_by_rms
+from gradtx._optimizers.rmsprop import scale_by_stddev as scale_by_stddev
 from gradtx._optimizers.rprop import ScaleByRpropState as ScaleByRpropState
 from gradtx._optimizers.rprop import rprop as rprop
 from gradtx._optimizers.rprop import scale_by_rprop as scale_by_rprop
 from gradtx._optimizers.sgd import sgd as sgd
+from gradtx._optimizers.schedule_free import ScheduleFreeState as ScheduleFreeState
+from gradtx._optimizers.schedule_free import schedule_free as schedule_free
+from gradtx._optimizers.schedule_free import schedule_free_adamw as schedule_free_adamw
+from gradtx._optimizers.schedule_free import schedule_free_eval_params as schedule_free_eval_params
+from gradtx._optimizers.schedule_free import schedule_free_sgd as schedule_free_sgd
+from gradtx._optimizers.prodigy import ProdigyState as ProdigyState
+from gradtx._optimizers.prodigy import prodigy as prodigy
+from gradtx._optimizers.dadapt import DAdaptAdamWState as DAdaptAdamWState
+from gradtx._optimizers.dadapt import dadapt_adamw as dadapt_adamw
+from gradtx._optimizers.dog import DoGState as DoGState
+from gradtx._optimizers.dog import DoWGState as DoWGState
+from gradtx._optimizers.dog import dog as dog
+from gradtx._optimizers.dog import dowg as dowg
+from gradtx._optimizers.dog import scale_by_dog as scale_by_dog
+from gradtx._optimizers.dog import scale_by_dowg as scale_by_dowg
+from gradtx._optimizers.mechanic import MechanicState as MechanicState
+from gradtx._optimizers.mechanic import mechanize as mechanize
+from gradtx._optimizers.cocob import COCOBState as COCOBState
+from gradtx._optimizers.cocob import cocob as cocob
+from gradtx._optimizers.cocob import scale_by_cocob as scale_by_cocob
+from gradtx._optimizers.madgrad import MadgradState as MadgradState
+from gradtx._optimizers.madgrad import madgrad as madgrad
+from gradtx._optimizers.madgrad import scale_by_madgrad as scale_by_madgrad
 from gradtx._optimizers.sign_sgd import scale_by_sign as scale_by_sign
 from gradtx._optimizers.sign_sgd import sign_sgd as sign_sgd
 from gradtx._optimizers.sm3 import ScaleBySM3State as ScaleBySM3State
@@ -127,6 +180,8 @@ from gradtx._schedules.cyclic import onecycle_momentum_schedule as onecycle_mome
 from gradtx._schedules.cyclic import onecycle_schedule as onecycle_schedule
 from gradtx._schedules.exponential import exponential_decay as exponential_decay
 from gradtx._schedules.exponential import exponential_schedule as exponential_schedule
+from gradtx._schedules.factor import lambda_factor_schedule as lambda_factor_schedule
+from gradtx._schedules.factor import multiplicative_factor_schedule as multiplicative_factor_schedule
 from gradtx._schedules.join import join_schedules as join_schedules
 
 # --- run-time hyperparameters, plateau, freeze, parameter EMA
@@ -167,6 +222,7 @@ from gradtx._transforms.clip import adaptive_grad_clip as adaptive_grad_clip
 from gradtx._transforms.clip import clip as clip
 from gradtx._transforms.clip import clip_by_block_rms as clip_by_block_rms
 from gradtx._transforms.clip import clip_by_global_norm as clip_by_global_norm
+from gradtx._transforms.decay import AddDecayedWeightsState as AddDecayedWeightsState
 from gradtx._transforms.decay import add_decayed_weights as add_decayed_weights
 from gradtx._transforms.freeze import FreezeState as FreezeState
 from gradtx._transforms.freeze import freeze as freeze
@@ -177,8 +233,10 @@ from gradtx._transforms.hyperparams import set_hyperparams as set_hyperparams
 from gradtx._transforms.layerwise import scale_by_trust_ratio as scale_by_trust_ratio
 from gradtx._transforms.momentum import EmaState as EmaState
 from gradtx._transforms.momentum import MomentumState as MomentumState
+from gradtx._transforms.momentum import TraceState as TraceState
 from gradtx._transforms.momentum import ema as ema
 from gradtx._transforms.momentum import scale_by_momentum as scale_by_momentum
+from gradtx._transforms.momentum import trace as trace
 from gradtx._transforms.param_ema import ParamEmaState as ParamEmaState
 from gradtx._transforms.param_ema import with_param_ema as with_param_ema
 from gradtx._transforms.robust import ApplyIfFiniteState as ApplyIfFiniteState
@@ -190,4 +248,106 @@ from gradtx._transforms.scale import scale as scale
 from gradtx._transforms.scale import scale_by_learning_rate as scale_by_learning_rate
 from gradtx._transforms.scale import scale_by_schedule as scale_by_schedule
 
+# --- issue 12: Optax's remaining transformations (G1)
+from gradtx._optimizers.signum import signum as signum
+from gradtx._schedules.interpolate import cosine_onecycle_schedule as cosine_onecycle_schedule
+from gradtx._schedules.interpolate import linear_onecycle_schedule as linear_onecycle_schedule
+from gradtx._schedules.interpolate import piecewise_interpolate_schedule as piecewise_interpolate_schedule
+from gradtx._transforms.conditional import ConditionallyMaskState as ConditionallyMaskState
+from gradtx._transforms.conditional import ConditionallyTransformState as ConditionallyTransformState
+from gradtx._transforms.conditional import conditionally_mask as conditionally_mask
+from gradtx._transforms.conditional import conditionally_transform as conditionally_transform
+from gradtx._transforms.conditional import selective_transform as selective_transform
+from gradtx._transforms.conditional import skip_large_updates as skip_large_updates
+from gradtx._transforms.conditional import skip_not_finite as skip_not_finite
+from gradtx._transforms.elementwise import NonNegativeParamsState as NonNegativeParamsState
+from gradtx._transforms.elementwise import centralize as centralize
+from gradtx._transforms.elementwise import init_empty_state as init_empty_state
+from gradtx._transforms.elementwise import keep_params_nonnegative as keep_params_nonnegative
+from gradtx._transforms.elementwise import normalize_by_update_norm as normalize_by_update_norm
+from gradtx._transforms.elementwise import scale_by_param_block_norm as scale_by_param_block_norm
+from gradtx._transforms.elementwise import set_to_zero as set_to_zero
+from gradtx._transforms.elementwise import stateless_with_tree_map as stateless_with_tree_map
+from gradtx._transforms.elementwise import with_extra_args_support as with_extra_args_support
+from gradtx._transforms.monitor import MonitorState as MonitorState
+from gradtx._transforms.monitor import SnapshotState as SnapshotState
+from gradtx._transforms.monitor import measure_with_ema as measure_with_ema
+from gradtx._transforms.monitor import monitor as monitor
+from gradtx._transforms.monitor import snapshot as snapshot
+from gradtx._transforms.multi_steps import ApplyEvery as ApplyEvery
+from gradtx._transforms.multi_steps import MultiSteps as MultiSteps
+from gradtx._transforms.multi_steps import MultiStepsState as MultiStepsState
+from gradtx._transforms.multi_steps import apply_every as apply_every
+from gradtx._transforms.optax_wrappers import InjectStatefulHyperparamsState as InjectStatefulHyperparamsState
+from gradtx._transforms.optax_wrappers import MultiTransformState as MultiTransformState
+from gradtx._transforms.optax_wrappers import flatten as flatten
+from gradtx._transforms.optax_wrappers import inject_stateful_hyperparams as inject_stateful_hyperparams
+from gradtx._transforms.optax_wrappers import multi_transform as multi_transform
+from gradtx._transforms.per_example import per_example_global_norm_clip as per_example_global_norm_clip
+from gradtx._transforms.per_example import per_example_layer_norm_clip as per_example_layer_norm_clip
+from gradtx._transforms.utilities import incremental_update as incremental_update
+from gradtx._transforms.utilities import periodic_update as periodic_update
+from gradtx._transforms.utilities import scale_gradient as scale_gradient
+from gradtx._transforms.utilities import tree_map_params as tree_map_params
+
+# --- issue 12: contrib optimizers and Optax leftovers (G4)
+from gradtx._optimizers.acprop import acprop as acprop
+from gradtx._optimizers.acprop import scale_by_acprop as scale_by_acprop
+from gradtx._optimizers.ademamix import ScaleByAdemamixState as ScaleByAdemamixState
+from gradtx._optimizers.ademamix import ScaleBySimplifiedAdEMAMixState as ScaleBySimplifiedAdEMAMixState
+from gradtx._optimizers.ademamix import ademamix as ademamix
+from gradtx._optimizers.ademamix import scale_by_ademamix as scale_by_ademamix
+from gradtx._optimizers.ademamix import scale_by_simplified_ademamix as scale_by_simplified_ademamix
+from gradtx._optimizers.ademamix import simplified_ademamix as simplified_ademamix
+from gradtx._optimizers.adopt import adopt as adopt
+from gradtx._optimizers.adopt import scale_by_adopt as scale_by_adopt
+from gradtx._optimizers.complex_valued import SplitRealAndImaginaryState as SplitRealAndImaginaryState
+from gradtx._optimizers.complex_valued import split_real_and_imaginary as split_real_and_imaginary
+from gradtx._optimizers.distance_over_gradients import (
+    ScaleByDistanceOverGradientsState as ScaleByDistanceOverGradientsState,
+)
+from gradtx._optimizers.distance_over_gradients import (
+    scale_by_distance_over_gradients as scale_by_distance_over_gradients,
+)
+from gradtx._optimizers.dpsgd import DifferentiallyPrivateAggregateState as DifferentiallyPrivateAggregateState
+from gradtx._optimizers.dpsgd import differentially_private_aggregate as differentially_private_aggregate
+from gradtx._optimizers.dpsgd import dpsgd as dpsgd
+from gradtx._optimizers.momo import MomoAdamState as MomoAdamState
+from gradtx._optimizers.momo import MomoState as MomoState
+from gradtx._optimizers.momo import momo as momo
+from gradtx._optimizers.momo import momo_adam as momo_adam
+from gradtx._optimizers.optimistic_adam import optimistic_adam as optimistic_adam
+from gradtx._optimizers.optimistic_adam import optimistic_adam_v2 as optimistic_adam_v2
+from gradtx._optimizers.sam import NormalizeState as NormalizeState
+from gradtx._optimizers.sam import SAMState as SAMState
+from gradtx._optimizers.sam import normalize as normalize
+from gradtx._optimizers.sam import sam as sam
+from gradtx._optimizers.sophia import HutchinsonState as HutchinsonState
+from gradtx._optimizers.sophia import SophiaState as SophiaState
+from gradtx._optimizers.sophia import hutchinson_estimator_diag_hessian as hutchinson_estimator_diag_hessian
+from gradtx._optimizers.sophia import scale_by_sophia as scale_by_sophia
+from gradtx._optimizers.sophia import sophia as sophia
+
+# --- Optax's names for states that are EmptyState, or a gradtx state field for field
+from gradtx._core.base import EmptyState as AdaptiveGradClipState
+from gradtx._core.base import EmptyState as ClipByGlobalNormState
+from gradtx._core.base import EmptyState as ClipState
+from gradtx._core.base import EmptyState as ScaleByTrustRatioState
+from gradtx._core.base import EmptyState as ScaleState
+from gradtx._optimizers.adadelta import ScaleByAdadeltaState as ScaleByAdaDeltaState
+
 __version__ = "0.1.0"
+
+# --- the torch.optim dialect (a namespace of its own)
+from gradtx import torch as torch  # noqa: E402 - after the names it re-exports
+from gradtx import contrib as contrib  # noqa: E402 - optax.contrib's names, for familiarity
+
+# --- Optax's tree utilities (gradtx.tree; the engine stays gradtx._core.tree)
+from gradtx import tree as tree  # noqa: E402
+
+
+def __getattr__(name: str) -> object:
+    """``gradtx.<an Optax name gradtx lacks>`` says what to use instead (docs/from_optax.md)."""
+    from gradtx._core.optax_names import missing_name_error
+
+    raise missing_name_error(name)

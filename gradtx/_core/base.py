@@ -16,7 +16,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, ParamSpec, Protocol, overload
 
 import jax
 import jax.numpy as jnp
@@ -73,6 +73,8 @@ class Recipe:
 
     Attributes:
       name: The factory's name, e.g. ``"adam"``.
+      factory: The decorated factory itself (calling it with ``arguments`` rebuilds the
+        transformation; ``gradtx.torch.lr_scheduler`` rebuilds an optimizer with a scheduled rate).
       arguments: ``(name, value)`` pairs of the arguments the caller passed, in order.
       defaults: ``(name, value)`` pairs of the arguments left at their defaults.
       inner: For a factory that returns another recorded transformation (an alias such as
@@ -85,6 +87,7 @@ class Recipe:
     """
 
     name: str
+    factory: Callable[..., GradientTransformation]
     arguments: tuple[tuple[str, Any], ...]
     defaults: tuple[tuple[str, Any], ...]
     inner: GradientTransformation | None
@@ -128,16 +131,31 @@ class _Step:
     second ``adam(1e-3)`` hits the ``jax.jit`` caches of the first.
     """
 
-    __slots__ = ("__weakref__", "_fn", "_recipe", "_role")
+    __slots__ = ("__weakref__", "_fn", "_recipe", "_role", "_state_type")
 
     def __init__(self, fn: Callable[..., Any], recipe: Recipe, role: str):
         self._fn = fn
         self._recipe = recipe
         self._role = role
+        self._state_type: dict[str, type] = {}  # shared by a pair: the NamedTuple class `init` returned
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         with _entering(self._recipe.name):
-            if self._role == "init" and self._recipe.needs_leaves and isinstance(args[0], FlatParams):
+            if self._role == "update":
+                state = args[1] if len(args) > 1 else kwargs.get("state")
+                expected = self._state_type.get("type")
+                if expected is not None and _is_namedtuple(state) and type(state) is not expected:
+                    raise TypeError(
+                        f"{active_path()}: the state is a {type(state).__name__}, but this transformation's "
+                        f"init makes a {expected.__name__}: was it made by another optimizer's init?"
+                    )
+                args = tuple(_floats_as_arrays(a) if i in (0, 2) else a for i, a in enumerate(args))
+                for name in ("updates", "params"):
+                    if name in kwargs:
+                        kwargs[name] = _floats_as_arrays(kwargs[name])
+                return self._fn(*args, **kwargs)
+            params = args[0] if args else kwargs.get("params")
+            if self._recipe.needs_leaves and isinstance(params, FlatParams):
                 raise TypeError(
                     blame(
                         f"{self._recipe.name} works leaf by leaf (it needs the leaves' shapes or "
@@ -145,7 +163,14 @@ class _Step:
                         "(flat.unflatten())"
                     )
                 )
-            return self._fn(*args, **kwargs)
+            if args:
+                args = (_floats_as_arrays(unwrap_variables(args[0])), *args[1:])
+            elif "params" in kwargs:
+                kwargs = {**kwargs, "params": _floats_as_arrays(unwrap_variables(kwargs["params"]))}
+            state = _unaliased(self._fn(*args, **kwargs), params)
+            if _is_namedtuple(state):
+                self._state_type["type"] = type(state)
+            return state
 
     @property
     def __wrapped__(self) -> Callable[..., Any]:  # lets inspect.signature see the real one
@@ -171,19 +196,80 @@ class _Step:
         return hash((self._role, self._recipe.key))
 
 
+def is_variable(x: Any) -> bool:
+    """Whether ``x`` is a Flax NNX ``Variable`` (``nnx.Param``...): a box around one array."""
+    return type(x).__module__.startswith("flax.nnx") and hasattr(type(x), "get_value")
+
+
+def unwrap_variables(tree: Any) -> Any:
+    """``tree`` with every Flax NNX ``Variable`` replaced by the array it holds.
+
+    ``nnx.Optimizer`` calls ``init`` on a tree of Variables and ``update`` on the plain arrays
+    (``nnx.as_pure``); unwrapping in ``init`` gives both the same structure and the same leaf
+    paths (``"linear/bias"``, not ``"linear/bias/value"``) for masks and labels.
+    """
+    return jax.tree.map(lambda x: x.get_value() if is_variable(x) else x, tree, is_leaf=is_variable)
+
+
+def _floats_as_arrays(tree: Any) -> Any:
+    """Python-float leaves as 0-d arrays, so that eager calls treat them as ``jit`` does (a parameter).
+
+    Transformations then meet arrays only; a tree without Python floats is returned as it is.
+    """
+    leaves = jax.tree.leaves(tree)
+    if not any(isinstance(x, float) for x in leaves):
+        return tree
+    return jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, tree)
+
+
+def _is_namedtuple(x: Any) -> bool:
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _unaliased(state: State, params: Params) -> State:
+    """``state`` with no buffer in two leaves nor in a param, so that ``jit(step, donate_argnums=...)``
+    accepts ``(params, state)``.
+
+    An eager ``init`` may put one array in two places (AMSGrad's maximum starts as the second
+    moment itself, an average starts as the params); donating such a state fails with
+    "donate the same buffer twice". Each repeat is copied. Tracers (a jitted ``init``) are
+    left alone.
+    """
+    leaves, treedef = jax.tree.flatten(state)
+    seen = {id(p) for p in jax.tree.leaves(params) if isinstance(p, jax.Array)}
+    copied = False
+    for i, leaf in enumerate(leaves):
+        if not isinstance(leaf, jax.Array) or isinstance(leaf, jax.core.Tracer):
+            continue
+        if id(leaf) in seen:
+            leaves[i], copied = jnp.copy(leaf), True
+        seen.add(id(leaves[i]))
+    return treedef.unflatten(leaves) if copied else state
+
+
 def recipe_of(tx: GradientTransformation) -> Recipe | None:
     """The :class:`Recipe` of a transformation built by a ``@transformation`` factory."""
     step = tx.update
     return step._recipe if isinstance(step, _Step) else None
 
 
-F = TypeVar("F", bound=Callable[..., GradientTransformation])
+P = ParamSpec("P")
+
+@overload
+def transformation(factory: Callable[P, GradientTransformation], *, needs_leaves: bool = False) -> Callable[P, GradientTransformation]: ...
 
 
-def transformation(factory: F | None = None, *, needs_leaves: bool = False) -> Any:
+@overload
+def transformation(
+    factory: None = None, *, needs_leaves: bool = False
+) -> Callable[[Callable[P, GradientTransformation]], Callable[P, GradientTransformation]]: ...
+
+
+def transformation(factory: Any = None, *, needs_leaves: bool = False) -> Any:
     """Decorate a factory of :class:`GradientTransformation` so its results are recorded.
 
-    The factory keeps its name, docstring and signature. What it returns gets a readable
+    The factory keeps its name, docstring and signature (for type checkers too: the
+    decorator is typed with a ``ParamSpec``). What it returns gets a readable
     ``repr`` (``adam(learning_rate=0.001)``), takes part in :func:`describe`, names itself
     in error messages raised while it updates, and compares equal to another
     transformation made by the same factory with equal arguments.
@@ -194,7 +280,10 @@ def transformation(factory: F | None = None, *, needs_leaves: bool = False) -> A
     """
     if factory is None:
         return functools.partial(transformation, needs_leaves=needs_leaves)
-    signature = inspect.signature(factory)
+    try:  # Evaluated annotations (not strings), for tools that read inspect.signature.
+        signature = inspect.signature(factory, eval_str=True)
+    except (NameError, TypeError):
+        signature = inspect.signature(factory)
     var_positional = next(
         (p.name for p in signature.parameters.values() if p.kind is p.VAR_POSITIONAL), None
     )
@@ -204,7 +293,12 @@ def transformation(factory: F | None = None, *, needs_leaves: bool = False) -> A
         with _entering(factory.__name__):
             tx = factory(*args, **kwargs)
         bound = signature.bind(*args, **kwargs)
-        given = tuple(bound.arguments.items())
+        # As written: positional arguments first, then keywords in the caller's order.
+        if all(k in bound.arguments for k in kwargs):
+            positional = [(k, v) for k, v in bound.arguments.items() if k not in kwargs]
+            given = tuple(positional + [(k, bound.arguments[k]) for k in kwargs])
+        else:  # a **kwargs parameter collects some: keep the signature's order
+            given = tuple(bound.arguments.items())
         bound.apply_defaults()
         defaults = tuple((k, v) for k, v in bound.arguments.items() if k not in dict(given))
         try:
@@ -213,6 +307,7 @@ def transformation(factory: F | None = None, *, needs_leaves: bool = False) -> A
             key = None
         recipe = Recipe(
             name=factory.__name__,
+            factory=build,
             arguments=given,
             defaults=defaults,
             inner=tx if recipe_of(tx) is not None else None,
@@ -222,9 +317,12 @@ def transformation(factory: F | None = None, *, needs_leaves: bool = False) -> A
             needs_leaves=needs_leaves or getattr(recipe_of(tx), "needs_leaves", False),
         )
         init, update = (s._fn if isinstance(s, _Step) else s for s in tx)
-        return GradientTransformation(_Step(init, recipe, "init"), _Step(update, recipe, "update"))
+        init_step, update_step = _Step(init, recipe, "init"), _Step(update, recipe, "update")
+        init_step._state_type = update_step._state_type
+        return GradientTransformation(init_step, update_step)
 
-    return build  # type: ignore[return-value]
+    build.__signature__ = signature  # type: ignore[attr-defined]
+    return build
 
 
 def describe(tx: GradientTransformation) -> str:
@@ -315,6 +413,7 @@ def eval_params(state: State, params: Params) -> Params:
     Raises:
       ValueError: If the state keeps no average, or more than one.
     """
+    state, params = unwrap_variables(state), unwrap_variables(params)
     found = [x for x in jax.tree.leaves(state, is_leaf=_holds_average) if _holds_average(x)]
     if len(found) != 1:
         what = "no parameter average" if not found else f"{len(found)} parameter averages"
@@ -355,19 +454,19 @@ def identity() -> GradientTransformation:
 
 
 @transformation(needs_leaves=True)
-def stateless(fn: Callable[[Updates, Params | None], Updates]) -> GradientTransformation:
-    """A transformation from a function ``fn(updates, params) -> updates``; it keeps no state.
+def stateless(f: Callable[[Updates, Params | None], Updates]) -> GradientTransformation:
+    """A transformation from a function ``f(updates, params) -> updates``; it keeps no state.
 
     Args:
-      fn: A pure function of the update tree and the params (``None`` if not given).
+      f: A pure function of the update tree and the params (``None`` if not given).
 
     Examples:
       >>> double = gradtx.stateless(lambda u, p: jax.tree.map(lambda x: 2 * x, u))
       >>> double.update(jnp.ones(2), double.init(None))[0]
       Array([2., 2.], dtype=float32)
     """
-    if not callable(fn):
-        raise TypeError(f"stateless: `fn` must be callable, got {type(fn).__name__}.")
+    if not callable(f):
+        raise TypeError(f"stateless: `f` must be callable, got {type(f).__name__}.")
 
     def init(params: Params) -> EmptyState:
         del params
@@ -377,6 +476,6 @@ def stateless(fn: Callable[[Updates, Params | None], Updates]) -> GradientTransf
         updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, EmptyState]:
         del extra_args
-        return fn(updates, params), state
+        return f(updates, params), state
 
     return GradientTransformation(init, update)

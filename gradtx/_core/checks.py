@@ -9,6 +9,7 @@ factory is traced with them and they cannot be checked without a host round trip
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Iterable
@@ -52,11 +53,18 @@ def interval(
     *,
     low_open: bool = False,
     high_open: bool = False,
+    allow_inf: bool = False,
 ) -> None:
-    """Check ``low <= value <= high`` (open at either end if asked) for a concrete number."""
+    """Check ``low <= value <= high`` (open at either end if asked) for a concrete number.
+
+    Infinities are refused unless ``allow_inf`` (an infinite learning rate, decay or epsilon
+    only produces NaN or zero updates); NaN always is.
+    """
     x = _as_number(name, value)
     if x is None:
         return
+    if math.isinf(x) and not allow_inf:
+        raise ValueError(blame(f"`{name}` must be finite, got {name}={value!r}"))
     if not math.isnan(x) and (x > low if low_open else x >= low) and (x < high if high_open else x <= high):
         return
     if low == -math.inf and high == math.inf:
@@ -70,12 +78,12 @@ def interval(
     raise ValueError(blame(f"`{name}` must be {rule}, got {name}={value!r}"))
 
 
-def non_negative(name: str, value: Any) -> None:
-    interval(name, value, 0.0)
+def non_negative(name: str, value: Any, *, allow_inf: bool = False) -> None:
+    interval(name, value, 0.0, allow_inf=allow_inf)
 
 
-def positive(name: str, value: Any) -> None:
-    interval(name, value, 0.0, low_open=True)
+def positive(name: str, value: Any, *, allow_inf: bool = False) -> None:
+    interval(name, value, 0.0, low_open=True, allow_inf=allow_inf)
 
 
 def decay_rate(name: str, value: Any) -> None:
@@ -83,9 +91,9 @@ def decay_rate(name: str, value: Any) -> None:
     interval(name, value, 0.0, 1.0, high_open=True)
 
 
-def real(name: str, value: Any) -> None:
-    """Any finite or infinite real number (not NaN)."""
-    interval(name, value)
+def real(name: str, value: Any, *, allow_inf: bool = False) -> None:
+    """Any real number (not NaN; infinite only if ``allow_inf``)."""
+    interval(name, value, allow_inf=allow_inf)
 
 
 def integer(name: str, value: Any, minimum: int = 0) -> None:
@@ -107,9 +115,37 @@ def boolean(name: str, value: Any) -> None:
 
 
 def learning_rate(value: Any, name: str = "learning_rate") -> None:
-    """A learning rate: a number >= 0, or a schedule (a callable ``count -> rate``)."""
-    if not callable(value):
+    """A learning rate: a finite number >= 0, or a schedule (a callable ``count -> rate``)."""
+    if callable(value):
+        schedule(name, value)
+    else:
         non_negative(name, value)
+
+
+def schedule(name: str, value: Any) -> None:
+    """A schedule: a callable that takes one positional argument, the step count."""
+    callable_(name, value)
+    try:
+        inspect.signature(value).bind(0)
+    except TypeError:
+        raise TypeError(
+            blame(f"`{name}` must be a number or a schedule taking one argument (the step count), got {value!r}")
+        ) from None
+    except ValueError:  # No signature to read (a builtin): it will be called as it is.
+        pass
+
+
+def schedule_value(name: str, value: Any) -> jax.Array:
+    """A schedule's output, checked once when traced: a real scalar (any float or int dtype)."""
+    try:
+        value = jnp.asarray(value)
+    except TypeError:
+        raise TypeError(blame(f"the schedule given as `{name}` must return a real number, got {value!r}")) from None
+    if not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
+        raise TypeError(blame(f"the schedule given as `{name}` must return a real number, got dtype {value.dtype}"))
+    if value.shape != ():
+        raise ValueError(blame(f"the schedule given as `{name}` must return a scalar, got shape {value.shape}"))
+    return value
 
 
 def dtype_or_none(name: str, value: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Hashable, Mapping
 from typing import Any, NamedTuple
 
@@ -11,11 +12,45 @@ from gradtx._core.base import GradientTransformation, Params, State, Updates, ac
 from gradtx._core.paths import Mask, resolve_labels, resolve_mask
 
 
+def _accepts_extra_args(update: Any) -> bool:
+    """Whether ``update`` takes ``**kwargs`` (every gradtx transformation, Optax's ``...ExtraArgs``)."""
+    try:
+        parameters = inspect.signature(update).parameters.values()
+    except (TypeError, ValueError):  # A builtin or C callable: assume it takes what it is given.
+        return True
+    return any(p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def _check_transform(fn: str, where: str, tx: Any) -> GradientTransformation:
+    """``tx`` as a :class:`GradientTransformation` whose ``update`` accepts extra keyword arguments.
+
+    A foreign transformation (an ``optax.GradientTransformation`` without extra-args support)
+    gets an ``update`` that drops them, as ``optax.chain`` does, so ``value=`` meant for one part
+    of a chain never breaks another part.
+    """
     init, update = getattr(tx, "init", None), getattr(tx, "update", None)
     if not (callable(init) and callable(update)):
         raise TypeError(f"{fn}: {where} must be a GradientTransformation, got {type(tx).__name__}: {tx!r}.")
-    return tx if isinstance(tx, GradientTransformation) else GradientTransformation(init, update)
+    if _accepts_extra_args(update):
+        return tx if isinstance(tx, GradientTransformation) else GradientTransformation(init, update)
+
+    def update_without_extra_args(
+        updates: Updates, state: State, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, State]:
+        del extra_args  # This transformation does not take them.
+        return update(updates, state, params)
+
+    return GradientTransformation(init, update_without_extra_args)
+
+
+def _masked_extra_args(extra_args: dict[str, Any], updates: Updates, keep: list[bool]) -> dict[str, Any]:
+    """The extra arguments shaped like ``updates``, restricted to the kept leaves (Optax's
+    ``mask_compatible_extra_args``); the others unchanged."""
+    structure = jax.tree.structure(updates, is_leaf=_is_none)
+    return {
+        name: _select(value, keep) if jax.tree.structure(value, is_leaf=_is_none) == structure else value
+        for name, value in extra_args.items()
+    }
 
 
 def _check_state_length(states: Any, n: int) -> None:
@@ -28,7 +63,9 @@ def _check_state_length(states: Any, n: int) -> None:
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply transformations one after the other; the state is the tuple of their states.
 
-    Extra keyword arguments given to ``update`` reach every part.
+    Extra keyword arguments given to ``update`` (``value=``, ...) reach every part that
+    accepts them: every gradtx transformation does; a plain ``optax.GradientTransformation``
+    does not, and gets none (as in ``optax.chain``).
 
     Examples:
       >>> tx = gradtx.chain(gradtx.scale_by_adam(b1=0.8), gradtx.scale(-0.1))
@@ -122,7 +159,9 @@ class MaskedState(NamedTuple):
 
 
 @transformation(needs_leaves=True)
-def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
+def masked(
+    inner: GradientTransformation, mask: Mask, *, mask_compatible_extra_args: bool = False
+) -> GradientTransformation:
     """Apply ``inner`` to the leaves selected by ``mask``; pass the others through unchanged.
 
     ``inner`` sees a tree in which the unselected leaves are :class:`MaskedNode` (empty),
@@ -134,6 +173,8 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
         callable ``params -> mask`` (called with the updates in ``update``), or path
         patterns (a regex or a list of them matching the selected leaves' paths, see
         :func:`path_labels`).
+      mask_compatible_extra_args: Also restrict extra ``update`` arguments that are trees
+        shaped like the updates to the selected leaves (Optax's argument).
 
     Examples:
       >>> params = {"w": jnp.ones(1), "b": jnp.ones(1)}
@@ -152,6 +193,8 @@ def masked(inner: GradientTransformation, mask: Mask) -> GradientTransformation:
     ) -> tuple[Updates, MaskedState]:
         keep = resolve_mask("masked", mask, updates)
         sub_params = None if params is None else _select(params, keep)
+        if mask_compatible_extra_args:
+            extra_args = _masked_extra_args(extra_args, updates, keep)
         new, inner_state = inner.update(_select(updates, keep), state.inner_state, sub_params, **extra_args)
         return _merge(updates, [(new, keep)]), MaskedState(inner_state)
 
@@ -165,13 +208,20 @@ class PartitionState(NamedTuple):
 
 
 @transformation(needs_leaves=True)
-def partition(transforms: Mapping[Hashable, GradientTransformation], labels: Any) -> GradientTransformation:
+def partition(
+    transforms: Mapping[Hashable, GradientTransformation],
+    param_labels: Any,
+    *,
+    mask_compatible_extra_args: bool = False,
+) -> GradientTransformation:
     """Give each group of parameters its own transformation (torch's ``param_groups``).
 
     Args:
       transforms: Label -> the transformation for the leaves with that label.
-      labels: A tree of labels shaped like the params (or a prefix), or a callable
+      param_labels: A tree of labels shaped like the params (or a prefix), or a callable
         ``params -> labels`` such as :func:`path_labels`.
+      mask_compatible_extra_args: Also give each group only its leaves of the extra
+        ``update`` arguments that are trees shaped like the updates (Optax's argument).
 
     Raises:
       ValueError: In ``init``/``update``, when a leaf carries a label that ``transforms``
@@ -189,7 +239,7 @@ def partition(transforms: Mapping[Hashable, GradientTransformation], labels: Any
     parts = {label: _check_transform("partition", f"transforms[{label!r}]", t) for label, t in transforms.items()}
 
     def groups(tree: Any) -> dict[Hashable, list[bool]]:
-        per_leaf = resolve_labels("partition", labels, tree)
+        per_leaf = resolve_labels("partition", param_labels, tree)
         unknown = sorted({repr(label) for label in per_leaf} - {repr(label) for label in parts})
         if unknown:
             raise ValueError(
@@ -206,8 +256,9 @@ def partition(transforms: Mapping[Hashable, GradientTransformation], labels: Any
         new_states, outputs = {}, []
         for label, keep in groups(updates).items():
             sub_params = None if params is None else _select(params, keep)
+            group_extra_args = _masked_extra_args(extra_args, updates, keep) if mask_compatible_extra_args else extra_args
             new, new_states[label] = parts[label].update(
-                _select(updates, keep), state.inner_states[label], sub_params, **extra_args
+                _select(updates, keep), state.inner_states[label], sub_params, **group_extra_args
             )
             outputs.append((new, keep))
         return _merge(updates, outputs), PartitionState(new_states)

@@ -22,11 +22,13 @@ with ``@transformation(needs_leaves=True)`` and refuse a ``FlatParams`` in ``ini
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 
@@ -93,11 +95,12 @@ class FlatParams:
         concatenation, so ``jax.grad`` over a ``FlatParams`` costs nothing per leaf.
         """
         layout = self._layout
-        parts = [lax.split(b, sizes) for b, sizes in zip(self.buckets, layout.bucket_sizes, strict=True)]
-        leaves = [
-            self.kept[s.position] if s.bucket < 0 else parts[s.bucket][s.position].reshape(s.shape)
-            for s in layout.slots
-        ]
+        # Outside a trace, one compiled program per layout: op by op, thousands of slices would
+        # each be dispatched (and first compiled) on their own.
+        traced = any(isinstance(b, jax.core.Tracer) for b in self.buckets)
+        split = _split_buckets if traced else _split_buckets_eagerly
+        parts = split(self.buckets, layout.bucket_sizes, tuple(s for s in layout.slots))
+        leaves = [self.kept[s.position] if s.bucket < 0 else parts[s.bucket][s.position] for s in layout.slots]
         return jax.tree_util.tree_unflatten(layout.treedef, leaves)
 
     def pack(self, tree: Any) -> FlatParams:
@@ -125,6 +128,36 @@ class FlatParams:
         return f"FlatParams({self.num_leaves} leaves in buckets [{buckets}], {len(self.kept)} kept)"
 
 
+def _split_buckets(
+    buckets: tuple[jax.Array, ...], bucket_sizes: tuple[tuple[int, ...], ...], slots: tuple[_Slot, ...]
+) -> list[list[jax.Array]]:
+    """Each bucket cut into its leaves, reshaped: ``parts[bucket][position]`` (for use under a trace)."""
+    parts = [list(lax.split(b, sizes)) for b, sizes in zip(buckets, bucket_sizes, strict=True)]
+    for s in slots:
+        if s.bucket >= 0:
+            parts[s.bucket][s.position] = parts[s.bucket][s.position].reshape(s.shape)
+    return parts
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _leaf_of(bucket: jax.Array, start: jax.Array, size: int, shape: tuple[int, ...]) -> jax.Array:
+    return lax.dynamic_slice_in_dim(bucket, start, size).reshape(shape)
+
+
+def _split_buckets_eagerly(
+    buckets: tuple[jax.Array, ...], bucket_sizes: tuple[tuple[int, ...], ...], slots: tuple[_Slot, ...]
+) -> list[list[jax.Array]]:
+    """:func:`_split_buckets` outside a trace: one small program per distinct leaf shape, the offset an
+    argument. (A static slice per leaf would compile once per leaf: minutes for thousands of leaves.)"""
+    starts = [np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int32) for sizes in bucket_sizes]
+    parts: list[list[Any]] = [[None] * len(sizes) for sizes in bucket_sizes]
+    for s in slots:
+        if s.bucket >= 0:
+            size = bucket_sizes[s.bucket][s.position]
+            parts[s.bucket][s.position] = _leaf_of(buckets[s.bucket], starts[s.bucket][s.position], size, s.shape)
+    return parts
+
+
 def _pack(leaves: list[Any], layout: _Layout, dtypes: list[Any]) -> FlatParams:
     members: list[list[jax.Array]] = [[] for _ in layout.bucket_sizes]
     kept = []
@@ -132,8 +165,13 @@ def _pack(leaves: list[Any], layout: _Layout, dtypes: list[Any]) -> FlatParams:
         if slot.bucket < 0:
             kept.append(leaf)
         else:
-            members[slot.bucket].append(jnp.ravel(leaf).astype(dtypes[slot.bucket]))
-    buckets = tuple(m[0] if len(m) == 1 else jnp.concatenate(m) for m in members)
+            members[slot.bucket].append(leaf)
+    if any(isinstance(x, jax.core.Tracer) for m in members for x in m):
+        buckets = tuple(jnp.concatenate([jnp.ravel(x).astype(d) for x in m]) for m, d in zip(members, dtypes))
+    else:  # Concatenated by NumPy: op by op, thousands of leaves would each dispatch (and compile) a program.
+        buckets = tuple(
+            jnp.asarray(np.concatenate([np.asarray(x, dtype=d).ravel() for x in m])) for m, d in zip(members, dtypes)
+        )
     return FlatParams(buckets, tuple(kept), layout)
 
 
@@ -178,15 +216,19 @@ def flatten_params(params: Any) -> FlatParams:
     keys: list[Any] = []
     sizes: list[list[int]] = []
     slots: list[_Slot] = []
+    kept = 0
+    index: dict[Any, int] = {}
     for leaf in leaves:
         key = _bucket_key(leaf)
         if key is None:
-            slots.append(_Slot(-1, sum(s.bucket < 0 for s in slots), tuple(jnp.shape(leaf))))
+            slots.append(_Slot(-1, kept, tuple(jnp.shape(leaf))))
+            kept += 1
             continue
-        if key not in keys:
+        if key not in index:
+            index[key] = len(keys)
             keys.append(key)
             sizes.append([])
-        b = keys.index(key)
+        b = index[key]
         slots.append(_Slot(b, len(sizes[b]), tuple(leaf.shape)))
         sizes[b].append(math.prod(leaf.shape))
     layout = _Layout(treedef, tuple(slots), tuple(tuple(s) for s in sizes))

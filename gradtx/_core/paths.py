@@ -126,7 +126,15 @@ def resolve_mask(fn: str, mask: Mask, tree: Any) -> list[bool]:
     ):
         patterns = [mask] if isinstance(mask, str) else list(mask)
         regexes = [re.compile(p) for p in patterns]
-        return [any(r.fullmatch(p) for r in regexes) for p in leaf_paths(tree)]
+        paths = leaf_paths(tree)
+        flags = [any(r.fullmatch(p) for r in regexes) for p in paths]
+        if paths and not any(flags):  # A typo would otherwise silently decay or freeze nothing.
+            shown = ", ".join(repr(p) for p in paths[:8]) + (", ..." if len(paths) > 8 else "")
+            raise ValueError(
+                f"{fn}: the mask pattern{'s' if len(patterns) > 1 else ''} {patterns!r} match no leaf. "
+                f"Patterns must match a whole path (re.fullmatch); the paths are: {shown}."
+            )
+        return flags
     flags = resolve_labels(fn, mask, tree)
     for flag in flags:
         if not isinstance(flag, bool):

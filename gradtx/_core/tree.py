@@ -14,9 +14,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# JAX has no public way to mark a traced value as weakly typed; this is the cast that
-# `jnp.asarray(python_float)` itself uses.
-from jax._src.lax.lax import _convert_element_type
 from jax.sharding import NamedSharding, PartitionSpec
 
 from gradtx._core.base import Params, active_path
@@ -26,10 +23,39 @@ def _is_none(x: Any) -> bool:
     return x is None
 
 
+def _find_weak_cast() -> Callable[[jax.Array], jax.Array] | None:
+    """The cast that marks a traced value as weakly typed, or ``None`` if this JAX lacks it.
+
+    JAX has no public API for it; ``jnp.asarray(python_float)`` uses this internal cast. It is
+    looked up defensively: if a JAX release moves it, gradtx still imports and works, and only
+    loses the weak typing of run-time scalars (an x64 session would then compute float32 leaves'
+    bias corrections in float64 and cast back; strict dtype promotion would reject it).
+    """
+    try:
+        from jax._src.lax.lax import _convert_element_type  # noqa: PLC0415 - see the docstring
+    except ImportError:  # pragma: no cover - depends on the JAX release
+        return None
+    return lambda value: _convert_element_type(value, value.dtype, weak_type=True)
+
+
+_WEAK_CAST = _find_weak_cast()
+
+
 def is_float(x: Any) -> bool:
-    """Whether a leaf is a real floating-point array (or an abstract one)."""
+    """Whether a leaf is a real floating-point array (or an abstract one), or a Python float."""
+    if isinstance(x, float):
+        return True
     dtype = getattr(x, "dtype", None)
     return dtype is not None and jnp.issubdtype(dtype, jnp.floating)
+
+
+def as_array(x: Any) -> Any:
+    """A Python float leaf as a 0-d array (weakly typed, like ``jnp.asarray(1.0)``); others unchanged.
+
+    A Python float in a params tree is a parameter, as it is under ``jit`` (where it arrives
+    as a 0-d array): eager and jitted steps must agree on it.
+    """
+    return jnp.asarray(x) if isinstance(x, float) else x
 
 
 def _check_supported(x: Any) -> None:
@@ -55,6 +81,7 @@ def zeros_like(params: Params, dtype: Any = None, *, stack: int | None = None) -
         _check_supported(p)
         if not is_float(p):
             return None
+        p = as_array(p)
         zeros = sharded_zeros(p, dtype or p.dtype)
         return zeros if stack is None else jnp.broadcast_to(zeros, (stack, *p.shape))
 
@@ -68,6 +95,7 @@ def full_like(params: Params, value: float, dtype: Any = None) -> Params:
         _check_supported(p)
         if not is_float(p):
             return None
+        p = as_array(p)
         full = jnp.full_like(p, value, dtype=dtype or p.dtype)
         return full + sharded_zeros(p, full.dtype) if isinstance(p, jax.core.Tracer) else full
 
@@ -119,6 +147,11 @@ def replicated_like(params: Params, x: jax.Array) -> jax.Array:
     return x
 
 
+def replicated_scalars(params: Params, state: Any) -> Any:
+    """``state`` with each 0-d array replicated on the params' devices (see :func:`replicated_like`)."""
+    return jax.tree.map(lambda x: replicated_like(params, x) if getattr(x, "ndim", None) == 0 else x, state)
+
+
 def zero_count(params: Params) -> jax.Array:
     """An ``int32`` step count of 0 for a state kept beside ``params`` (see :func:`replicated_like`)."""
     return replicated_like(params, jnp.zeros([], jnp.int32))
@@ -138,7 +171,7 @@ def weak(value: Any) -> jax.Array:
     float32 leaf to float64 under ``jax_enable_x64`` nor trip strict dtype promotion.
     """
     value = jnp.asarray(value)
-    return _convert_element_type(value, value.dtype, weak_type=True)
+    return _WEAK_CAST(value) if _WEAK_CAST is not None else value
 
 
 def float_count(count: jax.Array) -> jax.Array:
@@ -185,15 +218,17 @@ def flatten_like(updates: Any, *trees: Any, what: str = "state") -> tuple[list[A
         except (ValueError, TypeError):
             raise _mismatch(what, updates, tree) from None
         for u, o in zip(leaves, other):
-            if is_float(u) and hasattr(o, "shape") and o.shape != u.shape:
+            if is_float(u) and hasattr(o, "shape") and o.shape != np.shape(u):
                 raise _mismatch(
-                    what, updates, tree, f" (a leaf of shape {tuple(o.shape)} meets an update of shape {tuple(u.shape)})"
+                    what, updates, tree, f" (a leaf of shape {tuple(o.shape)} meets an update of shape {np.shape(u)})"
                 )
         out.append(other)
     return tuple(out)
 
 
-def map_unzip(fn: Callable[..., tuple[Any, ...]], updates: Any, *trees: Any) -> tuple[Any, ...]:
+def map_unzip(
+    fn: Callable[..., tuple[Any, ...]], updates: Any, *trees: Any, outputs: int | None = None
+) -> tuple[Any, ...]:
     """Map per-leaf math over trees and unzip its outputs into trees.
 
     ``fn(u, *others)`` gets one floating leaf of ``updates`` and the matching leaves of
@@ -206,6 +241,9 @@ def map_unzip(fn: Callable[..., tuple[Any, ...]], updates: Any, *trees: Any) -> 
       computed in float32 and the outputs cast back to their storage dtype.
     * Leaves of ``updates`` that are not floating point (``None``, integers) are not given
       to ``fn``; their first ``k`` arguments are returned unchanged.
+    * ``outputs``: the number of outputs, for a rule whose state leaves are not arrays (a
+      NamedTuple per leaf): on a tree without floating leaves the rule is not run, and this
+      number cannot be found by probing it with arrays.
     * Trees are checked against ``updates`` (see :func:`flatten_like`).
 
     Returns:
@@ -213,9 +251,9 @@ def map_unzip(fn: Callable[..., tuple[Any, ...]], updates: Any, *trees: Any) -> 
     """
     leaves, *others = flatten_like(updates, *trees)
     treedef = jax.tree.structure(updates, is_leaf=_is_none)
-    columns = list(zip(leaves, *others))
+    columns = [tuple(as_array(x) for x in column) for column in zip(leaves, *others)]
     results = [_apply(fn, args) if is_float(args[0]) else None for args in columns]
-    n_out = _n_outputs(fn, results, len(columns[0]) if columns else 1 + len(trees))
+    n_out = outputs or _n_outputs(fn, results, len(columns[0]) if columns else 1 + len(trees))
     outputs: list[list[Any]] = [[] for _ in range(n_out)]
     for args, result in zip(columns, results):
         for i in range(n_out):
@@ -250,9 +288,15 @@ def _n_outputs(fn: Callable[..., Any], results: list[Any], n_args: int) -> int:
     for r in results:
         if r is not None:
             return len(r)
-    # No floating leaf at all: ask the rule how many outputs it has, without running it.
-    probe = [jax.ShapeDtypeStruct((), jnp.float32)] * n_args
-    return len(jax.eval_shape(fn, *probe))
+    # No floating leaf at all: ask the rule how many outputs it has, without running it, on
+    # scalars, or on matrices for the rules that need them (factored moments, per-row counts).
+    error: Exception | None = None
+    for shape in ((), (2, 2)):
+        try:
+            return len(jax.eval_shape(fn, *[jax.ShapeDtypeStruct(shape, jnp.float32)] * n_args))
+        except Exception as e:  # noqa: BLE001 - the next probe shape may suit the rule
+            error = e
+    raise TypeError(f"{active_path()}: cannot find how many outputs the per-leaf rule has: {error}") from error
 
 
 def leaves_of(tree: Any) -> list[Any]:

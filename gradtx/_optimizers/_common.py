@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from gradtx._core import checks
-from gradtx._core.base import GradientTransformation, ScalarOrSchedule
+from gradtx._core.base import GradientTransformation, ScalarOrSchedule, blame
 from gradtx._core.combine import chain
 from gradtx._core.paths import Mask
 from gradtx._transforms.decay import add_decayed_weights
@@ -35,3 +39,23 @@ def descent(
         scale_by_learning_rate(learning_rate),
     ]
     return chain(*(p for p in parts if p is not None))
+
+
+def torch_flags(**flags: bool | None) -> None:
+    """Check torch's implementation switches (``foreach``, ``fused``, ``capturable``, ...).
+
+    They are accepted so a ``torch.optim`` line can be copied, and have no effect: XLA fuses
+    the whole step and JAX code is always differentiable. Each must be a bool or ``None``.
+    """
+    for name, value in flags.items():
+        if value is not None and not isinstance(value, bool | np.bool_):
+            raise TypeError(blame(f"`{name}` must be True, False or None (it has no effect here), got {name}={value!r}"))
+
+
+def torch_betas(betas: Any) -> tuple[Any, Any]:
+    """torch's ``betas=(b1, b2)`` checked as a pair of decay rates in [0, 1), returned as a tuple."""
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise TypeError(blame(f"`betas` must be a pair (b1, b2), got betas={betas!r}"))
+    checks.decay_rate("betas[0]", betas[0])
+    checks.decay_rate("betas[1]", betas[1])
+    return betas[0], betas[1]

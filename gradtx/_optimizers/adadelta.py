@@ -1,4 +1,4 @@
-"""Adadelta: steps whose size is the ratio of two running root-mean-squares."""
+"""Adadelta: steps sized by the ratio of two running root-mean-squares (Optax's and torch's)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import jax.numpy as jnp
 
 from gradtx._core import checks, tree
 from gradtx._core.base import GradientTransformation, Params, ScalarOrSchedule, Updates, transformation
+from gradtx._core.combine import chain
 from gradtx._core.paths import Mask
-from gradtx._optimizers._common import descent
+from gradtx._optimizers._common import descent, torch_flags
+from gradtx._transforms.decay import add_decayed_weights
+from gradtx._transforms.scale import scale_by_learning_rate
 
 
 class ScaleByAdadeltaState(NamedTuple):
@@ -78,33 +81,31 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> GradientTransforma
 
 @transformation
 def adadelta(
-    learning_rate: ScalarOrSchedule = 1.0,
+    learning_rate: ScalarOrSchedule | None = None,
     rho: float = 0.9,
     eps: float = 1e-6,
     weight_decay: float = 0.0,
-    *,
     weight_decay_mask: Mask | None = None,
-    maximize: bool = False,
 ) -> GradientTransformation:
-    r"""Adadelta, as ``torch.optim.Adadelta``.
+    r"""Adadelta, as ``optax.adadelta``.
 
     .. math::
 
-       g_t \leftarrow \pm g_t + \lambda p_{t-1}, \qquad
-       p_t = p_{t-1} - \eta\, \frac{\sqrt{b_{t-1} + \epsilon}}{\sqrt{a_t + \epsilon}}\, g_t
+       g_t \leftarrow g_t + \lambda p_{t-1}, \qquad
+       p_t = p_{t-1} - \eta_t\, \frac{\sqrt{b_{t-1} + \epsilon}}{\sqrt{a_t + \epsilon}}\, g_t
 
     with the running means :math:`a_t, b_t` of :func:`scale_by_adadelta`.
 
-    Composition: ``chain([scale(-1)], [add_decayed_weights(λ)], scale_by_adadelta(ρ, ε),
-    scale_by_learning_rate(η))``.
+    Composition: ``chain(add_decayed_weights(λ, mask), scale_by_adadelta(ρ, ε),
+    scale_by_learning_rate(η))``, with :math:`\eta = 1` when ``learning_rate`` is ``None``.
 
     Args:
-      learning_rate: :math:`\eta \ge 0`, a number or a schedule (1 in the paper).
+      learning_rate: :math:`\eta \ge 0`, a number or a schedule; ``None`` is 1 (the paper's
+        rate).
       rho: :math:`\rho \in [0, 1]`, decay of the running means.
       eps: :math:`\epsilon \ge 0`, added inside both roots.
       weight_decay: :math:`\lambda \ge 0`, an L2 penalty added to the gradient.
       weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
-      maximize: Ascend instead of descend (the gradient's sign is flipped first).
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
@@ -123,19 +124,69 @@ def adadelta(
       <https://arxiv.org/abs/1212.5701>`_, 2012.
 
     .. note::
-       PyTorch: ``torch.optim.Adadelta(lr, rho, eps, weight_decay, maximize=...)`` ->
-       ``adadelta(learning_rate, rho, eps, weight_decay, maximize=...)``, same numbers and
-       defaults. Optax: ``optax.adadelta(learning_rate=None, rho, eps, weight_decay,
-       weight_decay_mask)`` has the same rule, but its default ``learning_rate=None`` skips
-       the learning-rate step and with it the minus sign, so it *ascends*; gradtx's default
-       is torch's 1.0, which descends.
+       Optax: ``optax.adadelta(learning_rate, rho, eps, weight_decay, weight_decay_mask)``,
+       same arguments, defaults and numbers, except for ``learning_rate=None``: Optax then
+       leaves out the learning-rate step and with it the minus sign, so it *ascends*;
+       gradtx descends with rate 1. PyTorch: ``torch.optim.Adadelta`` is
+       :func:`gradtx.torch.Adadelta`.
     """
-    checks.learning_rate(learning_rate)
-    checks.boolean("maximize", maximize)
-    return descent(
+    rate = 1.0 if learning_rate is None else learning_rate
+    checks.learning_rate(rate, "learning_rate")
+    return chain(
+        add_decayed_weights(weight_decay, mask=weight_decay_mask),
         scale_by_adadelta(rho, eps),
-        learning_rate,
-        weight_decay=weight_decay,
-        weight_decay_mask=weight_decay_mask,
-        maximize=maximize,
+        scale_by_learning_rate(rate),
     )
+
+
+@transformation
+def Adadelta(  # noqa: N802
+    lr: ScalarOrSchedule = 1.0,
+    rho: float = 0.9,
+    eps: float = 1e-6,
+    weight_decay: float = 0,
+    foreach: bool | None = None,
+    *,
+    capturable: bool = False,
+    maximize: bool = False,
+    differentiable: bool = False,
+) -> GradientTransformation:
+    r"""``torch.optim.Adadelta``, with torch's arguments and numbers.
+
+    .. math::
+
+       g_t \leftarrow \pm g_t + \lambda p_{t-1}, \qquad
+       p_t = p_{t-1} - \eta\, \frac{\sqrt{b_{t-1} + \epsilon}}{\sqrt{a_t + \epsilon}}\, g_t
+
+    with the running means :math:`a_t, b_t` of :func:`scale_by_adadelta`.
+
+    Composition: ``chain([scale(-1)], [add_decayed_weights(λ)], scale_by_adadelta(ρ, ε),
+    scale_by_learning_rate(η))``.
+
+    Args:
+      lr: :math:`\eta \ge 0`, a number or a schedule (gradtx's extension).
+      rho: :math:`\rho \in [0, 1]`, decay of the running means.
+      eps: :math:`\epsilon \ge 0`, added inside both roots.
+      weight_decay: :math:`\lambda \ge 0`, an L2 penalty added to the gradient.
+      foreach: Accepted and ignored (XLA fuses the whole step).
+      capturable: Accepted and ignored (XLA compiles the whole step).
+      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      differentiable: Accepted and ignored (JAX code is always differentiable).
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`).
+
+    Examples:
+      >>> tx = gradtx.torch.Adadelta()
+      >>> tx.update(jnp.array([1.0, -2.0]), tx.init(jnp.zeros(2)))[0].round(5)
+      Array([-0.00316,  0.00316], dtype=float32)
+
+    .. note::
+       PyTorch: ``torch.optim.Adadelta(params, lr, rho, eps, weight_decay, maximize=...)``
+       -> ``gradtx.torch.Adadelta(lr, rho, eps, weight_decay, maximize=...)``, same
+       numbers. The Optax door is :func:`gradtx.adadelta`.
+    """
+    checks.learning_rate(lr, "lr")
+    checks.boolean("maximize", maximize)
+    torch_flags(foreach=foreach, capturable=capturable, differentiable=differentiable)
+    return descent(scale_by_adadelta(rho, eps), lr, weight_decay=weight_decay, maximize=maximize)

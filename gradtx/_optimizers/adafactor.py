@@ -1,4 +1,4 @@
-"""Adafactor: a factored second moment, relative step sizes and update clipping (torch's rules)."""
+"""Adafactor: Optax's ``scale_by_factored_rms`` and ``adafactor``, and torch's ``Adafactor``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from gradtx._core import checks, tree
 from gradtx._core.base import (
@@ -17,152 +18,175 @@ from gradtx._core.base import (
     Updates,
     active_path,
     blame,
+    identity,
     transformation,
 )
 from gradtx._core.combine import chain
 from gradtx._core.paths import Mask
-from gradtx._optimizers._common import descent
+from gradtx._optimizers._common import descent, torch_flags
+from gradtx._optimizers.adafactor_torch import scale_by_torch_factored_rms
 from gradtx._transforms.clip import clip_by_block_rms
-from gradtx._transforms.scale import scale_by_schedule
+from gradtx._transforms.decay import add_decayed_weights
+from gradtx._transforms.momentum import ema
+from gradtx._transforms.scale import scale, scale_by_learning_rate, scale_by_schedule
 
 
-class FactoredMoment(NamedTuple):
-    """The second-moment estimate :func:`scale_by_factored_rms` keeps for one leaf ``p``."""
-
-    row: jax.Array | None  # R_t: shape p.shape[:-1] + (1,) when p is factored, else None
-    col: jax.Array | None  # C_t: shape p.shape[:-2] + (1, p.shape[-1]) when p is factored, else None
-    full: jax.Array | None  # V_t: shaped like p when p is not factored, else None
+def _decay_rate_pow(i: jax.Array, exponent: float = 0.8) -> jax.Array:
+    """Adafactor's second-moment decay :math:`1 - (i + 1)^{-\tau}`, in float32 (as Optax computes it)."""
+    return 1.0 - jnp.asarray(i + 1, jnp.float32) ** (-exponent)
 
 
-class ScaleByFactoredRmsState(NamedTuple):
-    """State of :func:`scale_by_factored_rms`."""
+class FactoredState(NamedTuple):
+    """State of :func:`scale_by_factored_rms` (Optax's layout: unused parts hold a ``(1,)`` zero)."""
 
     count: jax.Array  # int32[]: updates applied so far
-    nu: Updates  # one FactoredMoment per floating leaf, in the params' dtype (None for other leaves)
+    v_row: Updates  # per leaf: R_t, the shape without its largest axis (factored), else zeros(1)
+    v_col: Updates  # per leaf: C_t, the shape without its second-largest axis (factored), else zeros(1)
+    v: Updates  # per leaf: V_t shaped like the leaf (not factored), else zeros(1)
 
 
-def _factored(shape: tuple[int, ...], min_dim_size_to_factor: int) -> bool:
-    return len(shape) >= 2 and min(shape[-2:]) >= min_dim_size_to_factor
-
-
-def _check_moment(nu: FactoredMoment, g: jax.Array) -> None:
-    parts = [x for x in nu if x is not None]
-    want = [g.shape[:-1] + (1,), g.shape[:-2] + (1, g.shape[-1])] if nu.full is None else [g.shape]
-    if [tuple(x.shape) for x in parts] != want:
-        raise ValueError(
-            f"{active_path()}: the state does not match the updates (a second moment of shapes "
-            f"{[tuple(x.shape) for x in parts]} meets an update of shape {tuple(g.shape)}). "
-            "Was the state made by `init` for parameters with another structure or shape?"
-        )
+def _factored_dims(shape: tuple[int, ...], factored: bool, min_dim_size_to_factor: int) -> tuple[int, int] | None:
+    """The axes ``(second largest, largest)`` to factor over, or ``None`` (Optax's rule, ties included)."""
+    if not factored or len(shape) < 2:
+        return None
+    order = np.argsort(shape)
+    if shape[order[-2]] < min_dim_size_to_factor:
+        return None
+    return int(order[-2]), int(order[-1])
 
 
 @transformation(needs_leaves=True)
 def scale_by_factored_rms(
-    beta2_decay: float = -0.8,
-    eps: float | None = None,
-    *,
-    eps_root: float = 0.0,
-    min_dim_size_to_factor: int = 1,
+    factored: bool = True,
+    decay_rate: float = 0.8,
+    step_offset: int = 0,
+    min_dim_size_to_factor: int = 128,
+    epsilon: float = 1e-30,
+    decay_rate_fn: Callable[[jax.Array, Any], jax.Array] = _decay_rate_pow,
 ) -> GradientTransformation:
-    r"""Divide by a factored root-mean-square estimate of the gradients, as torch's Adafactor.
+    r"""Divide by a factored root-mean-square estimate of the gradients (Adafactor's scaling).
 
-    The scaling of :func:`adafactor`, which clips its output with :func:`clip_by_block_rms`.
-    A leaf with two or more dimensions keeps only a row and a column average of
-    :math:`g^2` over its last two axes (memory :math:`n + m` instead of :math:`nm`); other
-    leaves keep a full average.
+    A leaf whose two largest axes are at least ``min_dim_size_to_factor`` long keeps only
+    the averages of :math:`g^2` over each of them (memory :math:`n + m` instead of
+    :math:`nm`); other leaves keep a full average. :func:`adafactor` chains it.
 
     .. math::
 
-       \beta_{2,t} = 1 - t^{\tau}, \quad
-       R_t = \beta_{2,t} R_{t-1} + (1 - \beta_{2,t}) \operatorname{mean}_{\text{cols}}(g_t^2), \quad
-       C_t = \beta_{2,t} C_{t-1} + (1 - \beta_{2,t}) \operatorname{mean}_{\text{rows}}(g_t^2) \\
-       \hat V_t = R_t C_t / \max(\operatorname{mean}(R_t), \epsilon_1) \ \text{(factored) or }
-       \beta_{2,t} \hat V_{t-1} + (1 - \beta_{2,t}) g_t^2 \\
-       u_t = g_t / \max(\sqrt{\hat V_t}, \epsilon_1)
+       eta_t = 	ext{decay\_rate\_fn}(t - 1 - 	ext{step\_offset}, 	au)
+       = 1 - (t - 	ext{step\_offset})^{-	au}, \quad G = g_t^2 + \epsilon \
+       R_t = eta_t R_{t-1} + (1 - eta_t) \operatorname{mean}_{	ext{largest}}(G), \quad
+       C_t = eta_t C_{t-1} + (1 - eta_t) \operatorname{mean}_{	ext{2nd largest}}(G) \
+       u_t = g_t ig(R_t / \operatorname{mean}(R_t)ig)^{-1/2} C_t^{-1/2} \ 	ext{(factored), else }
+       g_t V_t^{-1/2}, \ V_t = eta_t V_{t-1} + (1 - eta_t) G
 
     Args:
-      beta2_decay: :math:`\tau \le 0`, the exponent of the second-moment decay schedule.
-      eps: :math:`\epsilon_1 \ge 0`, the floor of the row mean and of the root;
-        ``None`` is the machine epsilon of each leaf's params' dtype (torch's default).
-      eps_root: Added to :math:`g_t^2` before averaging (Optax's ``epsilon``; 0 in torch).
-      min_dim_size_to_factor: A leaf is factored when it has two or more dimensions and
-        its last two are at least this long (1, torch: every leaf with ``ndim >= 2``).
+      factored: Factor the leaves that qualify (else keep full averages everywhere).
+      decay_rate: :math:`	au`, the exponent of the decay schedule.
+      step_offset: Subtracted from the step count (to restart the schedule when fine-tuning).
+      min_dim_size_to_factor: A leaf is factored when its two largest axes are at least
+        this long.
+      epsilon: :math:`\epsilon \ge 0`, added to :math:`g^2`.
+      decay_rate_fn: ``(step, decay_rate) -> beta``; the default is Adafactor's
+        :math:`1 - (	ext{step} + 1)^{-	au}`, computed in float32 as Optax does.
 
     Returns:
-      A :class:`GradientTransformation` whose state is :class:`ScaleByFactoredRmsState`.
+      A :class:`GradientTransformation` whose state is :class:`FactoredState`.
 
     Raises:
-      ValueError: If ``beta2_decay > 0``, ``eps < 0``, ``eps_root < 0`` or
-        ``min_dim_size_to_factor < 1``; in ``update``, if the state was made for other shapes.
-      TypeError: If ``min_dim_size_to_factor`` is not an integer.
+      ValueError: If ``epsilon < 0`` or ``min_dim_size_to_factor < 1``.
 
     Examples:
-      >>> tx = gradtx.scale_by_factored_rms()
+      >>> tx = gradtx.scale_by_factored_rms(min_dim_size_to_factor=2)
       >>> u, state = tx.update(jnp.array([[3.0, 0.0], [0.0, 4.0]]), tx.init(jnp.zeros((2, 2))))
       >>> u.round(3)
       Array([[1.667, 0.   ],
              [0.   , 1.25 ]], dtype=float32)
-      >>> jax.tree.map(jnp.shape, state.nu)
-      FactoredMoment(row=(2, 1), col=(1, 2), full=None)
+      >>> jax.tree.map(jnp.shape, state.v_row), jax.tree.map(jnp.shape, state.v)
+      ((2,), (1,))
 
     References:
       Shazeer and Stern, `Adafactor: Adaptive Learning Rates with Sublinear Memory Cost
       <https://arxiv.org/abs/1804.04235>`_, 2018.
 
     .. note::
-       PyTorch: the scaling of ``torch.optim.Adafactor`` before its clipping by ``d``;
-       ``eps`` is its ``eps[0]``. Optax: ``optax.scale_by_factored_rms`` adds
-       ``epsilon=1e-30`` to :math:`g^2` instead of flooring with :math:`\epsilon_1`,
-       factors the *two largest* axes and only when both are at least
-       ``min_dim_size_to_factor=128`` long, and computes its decay in float32. For leaves
-       of at most two dimensions, ``scale_by_factored_rms(-decay_rate, eps=0.0,
-       eps_root=epsilon, min_dim_size_to_factor=...)`` is Optax's.
+       Optax: ``optax.scale_by_factored_rms``, same arguments, state and numbers (params
+       are not needed). PyTorch: ``torch.optim.Adafactor`` floors instead of adding
+       :math:`\epsilon`, factors every leaf of two or more dimensions over its last two
+       axes and decays with :math:`1 - t^{-0.8}` in the params' dtype: see
+       :func:`gradtx.torch.Adafactor`.
     """
-    checks.interval("beta2_decay", beta2_decay, high=0.0)
-    if eps is not None:
-        checks.non_negative("eps", eps)
-    checks.non_negative("eps_root", eps_root)
+    checks.boolean("factored", factored)
     checks.integer("min_dim_size_to_factor", min_dim_size_to_factor, 1)
+    checks.non_negative("epsilon", epsilon)
+    checks.callable_("decay_rate_fn", decay_rate_fn)
 
-    def init(params: Params) -> ScaleByFactoredRmsState:
-        def moment(p: Any) -> FactoredMoment | None:
+    def init(params: Params) -> FactoredState:
+        leaves, treedef = jax.tree.flatten(params, is_leaf=lambda x: x is None)
+        rows, cols, full = [], [], []
+        for p in leaves:
             if not tree.is_float(p):
-                return tree.zeros_like(p)  # None for an integer leaf; raises for a complex one
-            if _factored(tuple(p.shape), min_dim_size_to_factor):
-                zeros = tree.zeros_like(p)  # sharded like p: its sums are sharded like p's row and column sums
-                row, col = jnp.sum(zeros, -1, keepdims=True), jnp.sum(zeros, -2, keepdims=True)
-                return FactoredMoment(row, col, None)
-            return FactoredMoment(None, None, tree.zeros_like(p))
-
-        return ScaleByFactoredRmsState(tree.zero_count(params), jax.tree.map(moment, params))
+                zero = tree.zeros_like(p)  # None; raises for a complex leaf
+                rows.append(zero), cols.append(zero), full.append(zero)
+                continue
+            dims = _factored_dims(tuple(p.shape), factored, min_dim_size_to_factor)
+            one = tree.replicated_like(p, jnp.zeros((1,), p.dtype))  # on p's devices, like the moments
+            zeros = tree.zeros_like(p)  # sharded like p: its sums are sharded like p's reductions
+            if dims is None:
+                rows.append(one), cols.append(one), full.append(zeros)
+            else:
+                rows.append(jnp.sum(zeros, dims[1])), cols.append(jnp.sum(zeros, dims[0])), full.append(one)
+        return FactoredState(tree.zero_count(params), *(treedef.unflatten(x) for x in (rows, cols, full)))
 
     def update(
-        updates: Updates, state: ScaleByFactoredRmsState, params: Params | None = None, **extra_args: Any
-    ) -> tuple[Updates, ScaleByFactoredRmsState]:
+        updates: Updates, state: FactoredState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, FactoredState]:
         del params, extra_args
-        count = tree.safe_increment(state.count)
-        weight = tree.float_count(count) ** beta2_decay  # 1 - beta2_t
-
-        def leaf(g, nu):
-            # `nu` is a FactoredMoment: map_unzip hands it over whole, in its storage dtype.
-            _check_moment(nu, g)
-            store = next(x.dtype for x in nu if x is not None)
+        beta = decay_rate_fn(state.count - step_offset, decay_rate)
+        leaves, treedef = jax.tree.flatten(updates, is_leaf=lambda x: x is None)
+        try:
+            rows, cols, full = (treedef.flatten_up_to(x) for x in (state.v_row, state.v_col, state.v))
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"{active_path()}: the state does not match the updates ({treedef} against "
+                f"{jax.tree.structure(state.v, is_leaf=lambda x: x is None)}). Was the state made by "
+                "`init` for parameters with another structure?"
+            ) from None
+        out, new_rows, new_cols, new_full = list(leaves), list(rows), list(cols), list(full)
+        for i, g in enumerate(leaves):
+            if not tree.is_float(g):
+                continue
+            store = full[i].dtype
             dtype = tree.compute_dtype(g.dtype, store)
-            e1 = jnp.asarray(jnp.finfo(store).eps if eps is None else eps, dtype)
-            g, w = g.astype(dtype), weight.astype(dtype)
-            g2 = jnp.square(g) + eps_root
-            if nu.full is None:
-                row = nu.row.astype(dtype) + w * (jnp.mean(g2, axis=-1, keepdims=True) - nu.row.astype(dtype))
-                col = nu.col.astype(dtype) + w * (jnp.mean(g2, axis=-2, keepdims=True) - nu.col.astype(dtype))
-                v = row * col / jnp.maximum(jnp.mean(row, axis=-2, keepdims=True), e1)
-                nu = FactoredMoment(row.astype(store), col.astype(store), None)
-            else:
-                v = nu.full.astype(dtype) + w * (g2 - nu.full.astype(dtype))
-                nu = FactoredMoment(None, None, v.astype(store))
-            return g * jax.lax.rsqrt(jnp.maximum(v, e1 * e1)), nu
-
-        updates, nu = tree.map_unzip(leaf, updates, state.nu)
-        return updates, ScaleByFactoredRmsState(count, nu)
+            b = jnp.asarray(beta).astype(dtype)
+            x = g.astype(dtype)
+            g2 = jnp.square(x) + epsilon
+            dims = _factored_dims(tuple(g.shape), factored, min_dim_size_to_factor)
+            want = (g.shape,) if dims is None else (tuple(np.delete(g.shape, dims[1])), tuple(np.delete(g.shape, dims[0])))
+            have = (full[i].shape,) if dims is None else (rows[i].shape, cols[i].shape)
+            if tuple(map(tuple, have)) != tuple(map(tuple, want)):
+                raise ValueError(
+                    f"{active_path()}: the state does not match the updates (second moments of shapes "
+                    f"{[tuple(x) for x in have]} meet an update of shape {tuple(g.shape)}). Was the state "
+                    "made by `init` for parameters with another shape?"
+                )
+            if dims is None:
+                v = (b * full[i].astype(dtype) + (1.0 - b) * g2).astype(store)
+                out[i], new_full[i] = (x * v.astype(dtype) ** -0.5).astype(g.dtype), v
+                continue
+            second, largest = dims
+            row = (b * rows[i].astype(dtype) + (1.0 - b) * jnp.mean(g2, axis=largest)).astype(store)
+            col = (b * cols[i].astype(dtype) + (1.0 - b) * jnp.mean(g2, axis=second)).astype(store)
+            r, c = row.astype(dtype), col.astype(dtype)
+            row_mean = jnp.mean(r, axis=second - 1 if second > largest else second, keepdims=True)
+            row_factor, col_factor = (r / row_mean) ** -0.5, c**-0.5
+            u = x * jnp.expand_dims(row_factor, largest) * jnp.expand_dims(col_factor, second)
+            out[i], new_rows[i], new_cols[i] = u.astype(g.dtype), row, col
+        return treedef.unflatten(out), FactoredState(
+            tree.safe_increment(state.count),
+            treedef.unflatten(new_rows),
+            treedef.unflatten(new_cols),
+            treedef.unflatten(new_full),
+        )
 
     return GradientTransformation(init, update)
 
@@ -222,17 +246,18 @@ def _relative_step(learning_rate: ScalarOrSchedule) -> Callable[[jax.Array], jax
 
 
 @transformation(needs_leaves=True)
-def adafactor(
-    learning_rate: ScalarOrSchedule = 1e-2,
+def Adafactor(  # noqa: N802
+    lr: ScalarOrSchedule = 1e-2,
     beta2_decay: float = -0.8,
     eps: tuple[float | None, float] = (None, 1e-3),
     d: float = 1.0,
     weight_decay: float = 0.0,
     *,
-    weight_decay_mask: Mask | None = None,
+    foreach: bool | None = None,
     maximize: bool = False,
+    weight_decay_mask: Mask | None = None,
 ) -> GradientTransformation:
-    r"""Adafactor, as ``torch.optim.Adafactor``: factored second moments, relative steps, clipping.
+    r"""``torch.optim.Adafactor``: factored second moments, relative steps, clipping.
 
     .. math::
 
@@ -240,32 +265,135 @@ def adafactor(
        p_t = p_{t-1} - \max(\epsilon_2, \operatorname{RMS}(p_{t-1}))\, \rho_t\, u_t
        - \eta_t \lambda p_{t-1}
 
-    with :math:`u_t` the factored-RMS-scaled :math:`\pm g_t` of :func:`scale_by_factored_rms`
-    clipped to :math:`u_t / \max(1, \operatorname{RMS}(u_t)/d)` per leaf.
-
-    Composition: ``chain([scale(-1)], scale_by_factored_rms(τ, ε1), clip_by_block_rms(d),
-    scale_by_param_block_rms(ε2), scale_by_schedule(min(1, 1/(η_t √t))),
-    [add_decayed_weights(λ)], scale_by_learning_rate(η))``: the relative step is written as
-    :math:`\eta_t \min(1, 1/(\eta_t\sqrt t))` so that the learning rate comes last.
+    with :math:`u_t = \pm g_t / \max(\sqrt{\hat V_t}, \epsilon_1)` clipped to
+    :math:`u_t / \max(1, \operatorname{RMS}(u_t)/d)` per leaf, where :math:`\hat V_t` is
+    the row-times-column estimate :math:`R_t C_t / \max(\operatorname{mean}(R_t),
+    \epsilon_1)` over the last two axes of a leaf with two or more dimensions (a full
+    average otherwise), both decayed by :math:`\beta_{2,t} = 1 - t^{\tau}`.
 
     Args:
-      learning_rate: :math:`\eta \ge 0`, a number or a schedule: the cap of the relative
-        step and the factor of the weight decay.
+      lr: :math:`\eta \ge 0`, a number or a schedule: the cap of the relative step and the
+        factor of the weight decay.
       beta2_decay: :math:`\tau \le 0`; :math:`1 - t^{\tau}` is the second-moment decay.
       eps: :math:`(\epsilon_1, \epsilon_2)`: the floor in the RMS scaling (``None``: the
         machine epsilon of the params' dtype) and the floor of the params' RMS; both >= 0.
       d: :math:`d \ge 1`, the threshold of each leaf's update RMS; ``float("inf")`` does not clip.
       weight_decay: :math:`\lambda \ge 0`, decoupled and multiplied by :math:`\eta_t`.
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
+      foreach: Accepted (a bool or ``None``) and ignored: XLA fuses the whole step.
       maximize: Ascend instead of descend.
+      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all
+        (a gradtx extension).
 
     Returns:
-      A :class:`GradientTransformation` (a :func:`chain`).
+      A :class:`GradientTransformation` (a :func:`chain`); its ``update`` needs ``params``.
 
     Raises:
-      ValueError: If ``learning_rate``, ``eps[0]``, ``eps[1]`` or ``weight_decay`` is
-        negative, ``beta2_decay > 0`` or ``d < 1``.
+      ValueError: If ``lr``, ``eps[0]``, ``eps[1]`` or ``weight_decay`` is negative,
+        ``beta2_decay > 0`` or ``d < 1``.
       TypeError: If ``eps`` is not a pair.
+
+    Examples:
+      >>> tx = gradtx.torch.Adafactor(lr=0.01)
+      >>> p = jnp.array([[1.0, -1.0], [2.0, 0.5]])
+      >>> tx.update(jnp.ones((2, 2)), tx.init(p), p)[0].round(4)
+      Array([[-0.0125, -0.0125],
+             [-0.0125, -0.0125]], dtype=float32)
+
+    References:
+      Shazeer and Stern, `Adafactor: Adaptive Learning Rates with Sublinear Memory Cost
+      <https://arxiv.org/abs/1804.04235>`_, 2018.
+
+    .. note::
+       PyTorch: ``torch.optim.Adafactor(params, lr, beta2_decay, eps, d, weight_decay,
+       foreach=..., maximize=...)`` -> the same arguments without ``params``, same
+       numbers. One difference: when ``eps[0]`` is ``None``, torch takes the machine
+       epsilon of the *first* parameter's dtype for all of them, gradtx that of each
+       leaf's dtype (the same when all params share a dtype). Optax: :func:`adafactor`
+       is ``optax.adafactor``, a different algorithm.
+    """
+    checks.learning_rate(lr, "lr")
+    if not isinstance(eps, tuple | list) or len(eps) != 2:
+        raise TypeError(blame(f"`eps` must be a pair (eps1 or None, eps2), got eps={eps!r}"))
+    eps1, eps2 = eps
+    if eps1 is not None:
+        checks.non_negative("eps[0]", eps1)
+    checks.non_negative("eps[1]", eps2)
+    checks.interval("d", d, 1.0, allow_inf=True)
+    checks.boolean("maximize", maximize)
+    torch_flags(foreach=foreach)
+    scaling = chain(
+        scale_by_torch_factored_rms(beta2_decay, eps1),
+        # inf: torch divides by max(1, 0). A traced `d` (inject_hyperparams) is finite here.
+        identity() if isinstance(d, int | float) and d == float("inf") else clip_by_block_rms(d),
+        scale_by_param_block_rms(eps2),
+        scale_by_schedule(_relative_step(lr)),
+    )
+    return descent(
+        scaling,
+        lr,
+        weight_decay=weight_decay,
+        weight_decay_mask=weight_decay_mask,
+        decoupled=True,
+        maximize=maximize,
+    )
+
+@transformation(needs_leaves=True)
+def adafactor(
+    learning_rate: ScalarOrSchedule | None = None,
+    min_dim_size_to_factor: int = 128,
+    decay_rate: float = 0.8,
+    decay_offset: int = 0,
+    multiply_by_parameter_scale: bool = True,
+    clipping_threshold: float | None = 1.0,
+    momentum: float | None = None,
+    dtype_momentum: Any = jnp.float32,
+    weight_decay_rate: ScalarOrSchedule | None = None,
+    eps: float = 1e-30,
+    factored: bool = True,
+    weight_decay_mask: Mask | None = None,
+) -> GradientTransformation:
+    r"""Adafactor, as ``optax.adafactor``: factored second moments, clipping and relative steps.
+
+    Memory-light adaptive steps for large models: a matrix keeps row and column averages
+    of :math:`g^2` instead of a full second moment.
+
+    .. math::
+
+       u_t = -ig(\eta_t \max(10^{-3}, \operatorname{RMS}(p))\, \operatorname{clip}_d(\hat u_t)
+       \ [	ext{ema}_\mu] + \lambda pig), \quad
+       \operatorname{clip}_d(x) = x / \max(1, \operatorname{RMS}(x) / d)
+
+    with :math:`\hat u_t` the output of :func:`scale_by_factored_rms`. Composition:
+    ``chain(scale_by_factored_rms(factored, decay_rate, decay_offset,
+    min_dim_size_to_factor, eps), [clip_by_block_rms(d)], [scale_by_learning_rate(η,
+    flip_sign=False)], [scale_by_param_block_rms()], [ema(μ, debias=False,
+    accumulator_dtype=dtype_momentum)], [add_decayed_weights(λ, weight_decay_mask)],
+    scale(-1))``; bracketed parts are left out when their argument is ``None``/``False``.
+
+    Args:
+      learning_rate: :math:`\eta`: a number, a schedule, or ``None`` (no factor: the
+        relative step alone).
+      min_dim_size_to_factor: A leaf is factored when its two largest axes are at least
+        this long.
+      decay_rate: :math:`	au` of the second-moment decay :math:`1 - t^{-	au}`.
+      decay_offset: Subtracted from the step count in that decay (for fine-tuning).
+      multiply_by_parameter_scale: Scale by :math:`\max(10^{-3}, \operatorname{RMS}(p))`.
+      clipping_threshold: :math:`d`, the largest RMS of a leaf's scaled update (``None``:
+        no clipping).
+      momentum: :math:`\mu`, a momentum on the steps (``None``: none).
+      dtype_momentum: Storage dtype of that momentum.
+      weight_decay_rate: :math:`\lambda`, added times the params after the learning rate
+        (so not multiplied by it); ``None`` for none.
+      eps: :math:`\epsilon`, added to :math:`g^2`.
+      factored: Factor the leaves that qualify.
+      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`). Its ``update`` needs ``params``
+      when ``multiply_by_parameter_scale`` or ``weight_decay_rate`` is set.
+
+    Raises:
+      ValueError: If an argument is out of range.
 
     Examples:
       >>> tx = gradtx.adafactor(0.01)
@@ -279,38 +407,24 @@ def adafactor(
       <https://arxiv.org/abs/1804.04235>`_, 2018.
 
     .. note::
-       PyTorch: ``torch.optim.Adafactor(lr, beta2_decay, eps, d, weight_decay,
-       maximize=...)`` -> the same arguments with ``learning_rate``, same numbers. One
-       difference: when ``eps[0]`` is ``None``, torch takes the machine epsilon of the
-       *first* parameter's dtype for all of them, gradtx that of each leaf's dtype (the same
-       when all params share a dtype). Optax: ``optax.adafactor`` has a different algorithm
-       (no :math:`1/\sqrt t` cap, learning rate as a plain factor, weight decay not
-       multiplied by it, factoring only of large axes; see :func:`scale_by_factored_rms`).
-       Its default variant is ``chain(scale_by_factored_rms(-0.8, eps=0.0,
-       eps_root=1e-30, min_dim_size_to_factor=128), clip_by_block_rms(1.0),
-       scale_by_param_block_rms(1e-3), scale_by_learning_rate(η))`` for leaves of at most
-       two dimensions.
+       Optax: ``optax.adafactor``, same arguments and numbers. PyTorch:
+       ``torch.optim.Adafactor`` caps the relative step by :math:`1/\sqrt t`, multiplies the
+       weight decay by the learning rate and factors every matrix: use
+       :func:`gradtx.torch.Adafactor` for its numbers.
     """
-    checks.learning_rate(learning_rate)
-    if not isinstance(eps, tuple | list) or len(eps) != 2:
-        raise TypeError(blame(f"`eps` must be a pair (eps1 or None, eps2), got eps={eps!r}"))
-    eps1, eps2 = eps
-    if eps1 is not None:
-        checks.non_negative("eps[0]", eps1)
-    checks.non_negative("eps[1]", eps2)
-    checks.interval("d", d, 1.0)
-    checks.boolean("maximize", maximize)
-    scaling = chain(
-        scale_by_factored_rms(beta2_decay, eps1),
-        clip_by_block_rms(d),
-        scale_by_param_block_rms(eps2),
-        scale_by_schedule(_relative_step(learning_rate)),
-    )
-    return descent(
-        scaling,
-        learning_rate,
-        weight_decay=weight_decay,
-        weight_decay_mask=weight_decay_mask,
-        decoupled=True,
-        maximize=maximize,
-    )
+    if learning_rate is not None:
+        checks.learning_rate(learning_rate)
+    checks.boolean("multiply_by_parameter_scale", multiply_by_parameter_scale)
+    parts = [scale_by_factored_rms(factored, decay_rate, decay_offset, min_dim_size_to_factor, eps)]
+    if clipping_threshold is not None:
+        parts.append(clip_by_block_rms(clipping_threshold))
+    if learning_rate is not None:
+        parts.append(scale_by_learning_rate(learning_rate, flip_sign=False))
+    if multiply_by_parameter_scale:
+        parts.append(scale_by_param_block_rms())
+    if momentum is not None:
+        parts.append(ema(momentum, debias=False, accumulator_dtype=dtype_momentum))
+    if weight_decay_rate is not None:
+        parts.append(add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
+    parts.append(scale(-1.0))
+    return chain(*parts)

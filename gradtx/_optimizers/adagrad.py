@@ -1,4 +1,4 @@
-"""Adagrad: steps divided by the root of the running sum of squared gradients."""
+"""Adagrad: steps divided by the root of the sum of squared gradients (Optax's and torch's)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import jax.numpy as jnp
 
 from gradtx._core import checks, tree
 from gradtx._core.base import GradientTransformation, Params, ScalarOrSchedule, Updates, transformation
-from gradtx._core.paths import Mask
-from gradtx._optimizers._common import descent
+from gradtx._core.combine import chain
+from gradtx._optimizers._common import descent, torch_flags
+from gradtx._transforms.scale import scale_by_learning_rate
 
 
 class ScaleByRssState(NamedTuple):
@@ -20,7 +21,9 @@ class ScaleByRssState(NamedTuple):
 
 
 @transformation
-def scale_by_rss(initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> GradientTransformation:
+def scale_by_rss(
+    initial_accumulator_value: float = 0.1, eps: float = 1e-7, *, eps_in_sqrt: bool = True
+) -> GradientTransformation:
     r"""Divide updates by the root of the sum of all squared gradients so far (Adagrad's scaling).
 
     The scaling of :func:`adagrad`. Coordinates with large past gradients get small steps,
@@ -29,11 +32,14 @@ def scale_by_rss(initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> 
     .. math::
 
        s_0 = s_{init}, \qquad s_t = s_{t-1} + g_t^2, \qquad
-       u_t = \frac{g_t}{\sqrt{s_t} + \epsilon}
+       u_t = \frac{g_t}{\sqrt{s_t + \epsilon}} \ (0 \text{ where } s_t = 0) \quad \text{or} \quad
+       u_t = \frac{g_t}{\sqrt{s_t} + \epsilon} \ \text{(not eps_in_sqrt)}
 
     Args:
       initial_accumulator_value: :math:`s_{init} \ge 0`, the value the sum starts from.
-      eps: :math:`\epsilon \ge 0`, added to the root (outside it, as torch).
+      eps: :math:`\epsilon \ge 0`, added inside the root (or to it).
+      eps_in_sqrt: Add :math:`\epsilon` inside the root (Optax's rule) instead of to it
+        (torch's rule); gradtx's switch.
 
     Returns:
       A :class:`GradientTransformation` whose state is :class:`ScaleByRssState`.
@@ -42,7 +48,7 @@ def scale_by_rss(initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> 
       ValueError: If ``initial_accumulator_value < 0`` or ``eps < 0``.
 
     Examples:
-      >>> tx = gradtx.scale_by_rss()
+      >>> tx = gradtx.scale_by_rss(0.0, 0.0)
       >>> u, state = tx.update(jnp.array([3.0, -0.5]), tx.init(jnp.zeros(2)))
       >>> u.round(3)
       Array([ 1., -1.], dtype=float32)
@@ -54,14 +60,12 @@ def scale_by_rss(initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> 
       Optimization <https://jmlr.org/papers/v12/duchi11a.html>`_, 2011.
 
     .. note::
-       Optax: ``optax.scale_by_rss(initial_accumulator_value=0.1, eps=1e-7)`` puts
-       :math:`\epsilon` *inside* the root, :math:`g_t / \sqrt{s_t + \epsilon}`, and returns 0
-       where :math:`s_t = 0`. Inside the root :math:`\epsilon` only shifts the sum's start, so
-       ``scale_by_rss(initial_accumulator_value=a + e, eps=0.0)`` gives Optax's
-       ``scale_by_rss(a, e)`` (equal whenever :math:`a + e > 0`).
+       Optax: ``optax.scale_by_rss(initial_accumulator_value, eps)``, same arguments,
+       defaults and numbers. ``eps_in_sqrt=False`` is the scaling of ``torch.optim.Adagrad``.
     """
     checks.non_negative("initial_accumulator_value", initial_accumulator_value)
     checks.non_negative("eps", eps)
+    checks.boolean("eps_in_sqrt", eps_in_sqrt)
 
     def init(params: Params) -> ScaleByRssState:
         return ScaleByRssState(tree.full_like(params, initial_accumulator_value))
@@ -73,6 +77,8 @@ def scale_by_rss(initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> 
 
         def leaf(g, s):
             s = s + jnp.square(g)
+            if eps_in_sqrt:
+                return g * jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0), s
             return g / (jnp.sqrt(s) + eps), s
 
         updates, sum_of_squares = tree.map_unzip(leaf, updates, state.sum_of_squares)
@@ -95,38 +101,24 @@ def _decayed(learning_rate: ScalarOrSchedule, lr_decay: float | jax.Array) -> Sc
 
 @transformation
 def adagrad(
-    learning_rate: ScalarOrSchedule = 1e-2,
-    lr_decay: float = 0.0,
-    weight_decay: float = 0.0,
-    initial_accumulator_value: float = 0.0,
-    eps: float = 1e-10,
-    *,
-    weight_decay_mask: Mask | None = None,
-    maximize: bool = False,
+    learning_rate: ScalarOrSchedule, initial_accumulator_value: float = 0.1, eps: float = 1e-7
 ) -> GradientTransformation:
-    r"""Adagrad, as ``torch.optim.Adagrad``: per-coordinate steps from the sum of squared gradients.
+    r"""Adagrad, as ``optax.adagrad``: per-coordinate steps from the sum of squared gradients.
 
     A good default for sparse features and convex problems; on long non-convex runs its
     steps shrink too fast (:func:`rmsprop` and :func:`adam` forget old gradients instead).
 
     .. math::
 
-       g_t \leftarrow \pm g_t + \lambda p_{t-1}, \qquad s_t = s_{t-1} + g_t^2, \qquad
-       p_t = p_{t-1} - \frac{\eta_{t-1}}{1 + (t-1)\,\delta} \, \frac{g_t}{\sqrt{s_t} + \epsilon}
+       s_t = s_{t-1} + g_t^2, \qquad
+       p_t = p_{t-1} - \eta_t \frac{g_t}{\sqrt{s_t + \epsilon}} \ (0 \text{ where } s_t = 0)
 
-    Composition: ``chain([scale(-1)], [add_decayed_weights(λ)], scale_by_rss(s_init, ε),
-    scale_by_learning_rate(η / (1 + t δ)))``; with :math:`\delta > 0` the learning rate is a
-    schedule (composed with ``learning_rate`` when that is a schedule too).
+    Composition: ``chain(scale_by_rss(s_init, ε), scale_by_learning_rate(η))``.
 
     Args:
       learning_rate: :math:`\eta \ge 0`, a number or a schedule.
-      lr_decay: :math:`\delta \ge 0`; the rate of update :math:`t` is divided by
-        :math:`1 + (t-1)\delta`.
-      weight_decay: :math:`\lambda \ge 0`, an L2 penalty added to the gradient.
       initial_accumulator_value: :math:`s_0 \ge 0`, the value the sum of squares starts from.
-      eps: :math:`\epsilon \ge 0`, added to :math:`\sqrt{s_t}`.
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
-      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      eps: :math:`\epsilon \ge 0`, added inside the root.
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
@@ -135,33 +127,85 @@ def adagrad(
       ValueError: If any number above is negative.
 
     Examples:
-      >>> tx = gradtx.adagrad(0.5, lr_decay=1.0)
+      >>> tx = gradtx.adagrad(0.5, initial_accumulator_value=0.0, eps=0.0)
       >>> u, state = tx.update(jnp.array([3.0, -0.5]), tx.init(jnp.zeros(2)))
       >>> u.round(3)
       Array([-0.5,  0.5], dtype=float32)
-      >>> tx.update(jnp.array([4.0, 0.0]), state)[0].round(3)  # 0.25 * 4 / 5
-      Array([-0.2, -0. ], dtype=float32)
 
     References:
       Duchi et al., `Adaptive Subgradient Methods for Online Learning and Stochastic
       Optimization <https://jmlr.org/papers/v12/duchi11a.html>`_, 2011.
 
     .. note::
-       PyTorch: ``torch.optim.Adagrad(lr, lr_decay, weight_decay, initial_accumulator_value,
-       eps, maximize=...)`` -> ``adagrad(learning_rate, lr_decay, weight_decay,
-       initial_accumulator_value, eps, maximize=...)``, same numbers; a schedule given as
-       ``learning_rate`` plays torch's ``lr_scheduler``. Optax: ``optax.adagrad(learning_rate,
-       initial_accumulator_value=0.1, eps=1e-7)`` starts the sum at 0.1, puts :math:`\epsilon`
-       inside the root and has no ``lr_decay``, weight decay or ``maximize``; its numbers
-       are ``chain(scale_by_rss(a + e, eps=0.0), scale_by_learning_rate(η))``.
+       Optax: ``optax.adagrad(learning_rate, initial_accumulator_value, eps)``, same
+       arguments, defaults and numbers. PyTorch: ``torch.optim.Adagrad`` (sum from 0,
+       :math:`\epsilon = 10^{-10}` outside the root, ``lr_decay``, weight decay) is
+       :func:`gradtx.torch.Adagrad`.
     """
     checks.learning_rate(learning_rate)
+    return chain(scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate))
+
+
+@transformation
+def Adagrad(  # noqa: N802
+    lr: ScalarOrSchedule = 1e-2,
+    lr_decay: float = 0,
+    weight_decay: float = 0,
+    initial_accumulator_value: float = 0,
+    eps: float = 1e-10,
+    foreach: bool | None = None,
+    *,
+    maximize: bool = False,
+    differentiable: bool = False,
+    fused: bool | None = None,
+) -> GradientTransformation:
+    r"""``torch.optim.Adagrad``, with torch's arguments and numbers.
+
+    .. math::
+
+       g_t \leftarrow \pm g_t + \lambda p_{t-1}, \qquad s_t = s_{t-1} + g_t^2, \qquad
+       p_t = p_{t-1} - \frac{\eta_{t-1}}{1 + (t-1)\,\delta} \, \frac{g_t}{\sqrt{s_t} + \epsilon}
+
+    Composition: ``chain([scale(-1)], [add_decayed_weights(λ)], scale_by_rss(s_0, ε,
+    eps_in_sqrt=False), scale_by_learning_rate(η / (1 + t δ)))``; with :math:`\delta > 0`
+    the learning rate is a schedule (composed with ``lr`` when that is a schedule too).
+
+    Args:
+      lr: :math:`\eta \ge 0`, a number or a schedule (gradtx's extension).
+      lr_decay: :math:`\delta \ge 0`; the rate of update :math:`t` is divided by
+        :math:`1 + (t-1)\delta`.
+      weight_decay: :math:`\lambda \ge 0`, an L2 penalty added to the gradient.
+      initial_accumulator_value: :math:`s_0 \ge 0`, the value the sum of squares starts from.
+      eps: :math:`\epsilon \ge 0`, added to :math:`\sqrt{s_t}`.
+      foreach: Accepted and ignored (XLA fuses the whole step).
+      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      differentiable: Accepted and ignored (JAX code is always differentiable).
+      fused: Accepted and ignored (XLA fuses the whole step).
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`).
+
+    Examples:
+      >>> tx = gradtx.torch.Adagrad(lr=0.5, lr_decay=1.0)
+      >>> u, state = tx.update(jnp.array([3.0, -0.5]), tx.init(jnp.zeros(2)))
+      >>> u.round(3)
+      Array([-0.5,  0.5], dtype=float32)
+      >>> tx.update(jnp.array([4.0, 0.0]), state)[0].round(3)  # 0.25 * 4 / 5
+      Array([-0.2, -0. ], dtype=float32)
+
+    .. note::
+       PyTorch: ``torch.optim.Adagrad(params, lr, lr_decay, weight_decay,
+       initial_accumulator_value, eps, maximize=...)`` -> ``gradtx.torch.Adagrad(lr,
+       lr_decay, weight_decay, initial_accumulator_value, eps, maximize=...)``, same
+       numbers. The Optax door is :func:`gradtx.adagrad`.
+    """
+    checks.learning_rate(lr, "lr")
     checks.non_negative("lr_decay", lr_decay)
     checks.boolean("maximize", maximize)
+    torch_flags(foreach=foreach, differentiable=differentiable, fused=fused)
     return descent(
-        scale_by_rss(initial_accumulator_value, eps),
-        _decayed(learning_rate, lr_decay),
+        scale_by_rss(initial_accumulator_value, eps, eps_in_sqrt=False),
+        _decayed(lr, lr_decay),
         weight_decay=weight_decay,
-        weight_decay_mask=weight_decay_mask,
         maximize=maximize,
     )

@@ -1,4 +1,7 @@
-"""Adamax: Adam with the infinity norm in place of the second moment, and its decoupled-decay form."""
+"""Adamax: Adam with the infinity norm in place of the second moment.
+
+Optax's ``adamax``/``adamaxw``/``scale_by_adamax`` and torch's ``Adamax``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,11 @@ import jax.numpy as jnp
 
 from gradtx._core import checks, tree
 from gradtx._core.base import GradientTransformation, Params, ScalarOrSchedule, Updates, transformation
+from gradtx._core.combine import chain
 from gradtx._core.paths import Mask
-from gradtx._optimizers._common import descent
+from gradtx._optimizers._common import descent, torch_betas, torch_flags
+from gradtx._transforms.decay import add_decayed_weights
+from gradtx._transforms.scale import scale_by_learning_rate
 
 
 class ScaleByAdamaxState(NamedTuple):
@@ -25,7 +31,7 @@ class ScaleByAdamaxState(NamedTuple):
 def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
     r"""Rescale updates by Adamax's bias-corrected first moment over a decayed infinity norm.
 
-    The scaling of :func:`adamax` and :func:`adamaxw`.
+    The scaling of :func:`adamax`, :func:`adamaxw` and ``gradtx.torch.Adamax``.
 
     .. math::
 
@@ -85,43 +91,32 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gr
 
 @transformation
 def adamax(
-    learning_rate: ScalarOrSchedule = 2e-3,
+    learning_rate: ScalarOrSchedule,
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
-    weight_decay: float = 0.0,
-    *,
-    weight_decay_mask: Mask | None = None,
-    maximize: bool = False,
 ) -> GradientTransformation:
-    r"""Adamax, as ``torch.optim.Adamax``: weight decay is an L2 penalty added to the gradient.
+    r"""Adamax, with Optax's arguments and numbers.
 
     .. math::
 
-       g_t \leftarrow \pm g_t + \lambda p_{t-1}, \qquad
-       p_t = p_{t-1} - \eta\, \frac{m_t}{(1 - \beta_1^t)\, n_t}
+       p_t = p_{t-1} - \eta_t \frac{m_t}{(1 - \beta_1^t)\, n_t}
 
     with :math:`m_t, n_t` as in :func:`scale_by_adamax`.
 
-    Composition: ``chain([scale(-1)], [add_decayed_weights(λ)], scale_by_adamax(β1, β2, ε),
-    scale_by_learning_rate(η))``.
+    Composition: ``chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(η))``.
 
     Args:
       learning_rate: :math:`\eta \ge 0`, a number or a schedule.
-      b1: :math:`\beta_1 \in [0, 1)` (torch's ``betas[0]``).
-      b2: :math:`\beta_2 \in [0, 1)` (torch's ``betas[1]``).
+      b1: :math:`\beta_1 \in [0, 1)`, decay of the first moment.
+      b2: :math:`\beta_2 \in [0, 1)`, decay of the infinity norm.
       eps: :math:`\epsilon \ge 0`, added to :math:`|g_t|`.
-      weight_decay: :math:`\lambda \ge 0`, an L2 penalty added to the gradient. For
-        decoupled weight decay use :func:`adamaxw`.
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
-      maximize: Ascend instead of descend (the gradient's sign is flipped first).
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
 
     Raises:
-      ValueError: If ``learning_rate``, ``eps`` or ``weight_decay`` is negative, or a beta
-        is outside [0, 1).
+      ValueError: If ``learning_rate`` or ``eps`` is negative, or a beta is outside [0, 1).
 
     Examples:
       >>> tx = gradtx.adamax(1e-2)
@@ -133,43 +128,32 @@ def adamax(
       <https://arxiv.org/abs/1412.6980>`_, 2014 (section 7.1).
 
     .. note::
-       PyTorch: ``torch.optim.Adamax(lr, betas=(b1, b2), eps, weight_decay, maximize=...)``
-       -> ``adamax(learning_rate, b1, b2, eps, weight_decay, maximize=...)``, same numbers
-       and defaults. Optax: ``optax.adamax(learning_rate, b1, b2, eps)`` gives the same
-       numbers; it has no weight decay (its ``adamaxw`` decays decoupled, see
-       :func:`adamaxw`) and no default learning rate.
+       Optax: ``optax.adamax``, same arguments, defaults and numbers. PyTorch:
+       ``torch.optim.Adamax(lr, betas=(b1, b2), eps)`` gives the same numbers; with weight
+       decay or ``maximize`` use ``gradtx.torch.Adamax``.
     """
     checks.learning_rate(learning_rate)
-    checks.boolean("maximize", maximize)
-    return descent(
-        scale_by_adamax(b1, b2, eps),
-        learning_rate,
-        weight_decay=weight_decay,
-        weight_decay_mask=weight_decay_mask,
-        maximize=maximize,
-    )
+    return chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
 
 
 @transformation
 def adamaxw(
-    learning_rate: ScalarOrSchedule = 2e-3,
+    learning_rate: ScalarOrSchedule,
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 1e-4,
-    *,
-    weight_decay_mask: Mask | None = None,
-    maximize: bool = False,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
-    r"""Adamax with decoupled weight decay, with Optax's arguments and numbers (``optax.adamaxw``).
+    r"""Adamax with decoupled weight decay, with Optax's arguments and numbers.
 
     .. math::
 
-       p_t = p_{t-1} - \eta \left( \frac{m_t}{(1 - \beta_1^t)\, n_t} + \lambda p_{t-1} \right)
+       p_t = p_{t-1} - \eta_t \left( \frac{m_t}{(1 - \beta_1^t)\, n_t} + \lambda p_{t-1} \right)
 
-    with :math:`m_t, n_t` from :math:`\pm g_t` as in :func:`scale_by_adamax`.
+    with :math:`m_t, n_t` as in :func:`scale_by_adamax`.
 
-    Composition: ``chain([scale(-1)], scale_by_adamax(β1, β2, ε), add_decayed_weights(λ),
+    Composition: ``chain(scale_by_adamax(b1, b2, eps), add_decayed_weights(λ, mask),
     scale_by_learning_rate(η))``.
 
     Args:
@@ -177,9 +161,8 @@ def adamaxw(
       b1: :math:`\beta_1 \in [0, 1)`, decay of the first moment.
       b2: :math:`\beta_2 \in [0, 1)`, decay of the infinity norm.
       eps: :math:`\epsilon \ge 0`, added to :math:`|g_t|`.
-      weight_decay: :math:`\lambda \ge 0`, decoupled from the gradient (scaled by :math:`\eta`).
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
-      maximize: Ascend instead of descend (weight decay still shrinks the params).
+      weight_decay: :math:`\lambda \ge 0`, decoupled from the gradient (scaled by :math:`\eta_t`).
+      mask: Which leaves to decay (see :func:`masked`); ``None`` decays every leaf.
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
@@ -198,18 +181,69 @@ def adamaxw(
       <https://arxiv.org/abs/1711.05101>`_, 2019.
 
     .. note::
-       Optax: ``optax.adamaxw(learning_rate, b1, b2, eps, weight_decay=1e-4, mask)`` ->
-       ``adamaxw(learning_rate, b1, b2, eps, weight_decay, weight_decay_mask=mask)``, same
-       numbers. gradtx adds a default learning rate (torch Adamax's 2e-3) and ``maximize``.
-       PyTorch has no AdamaxW: ``torch.optim.Adamax`` decays as an L2 penalty (:func:`adamax`).
+       Optax: ``optax.adamaxw``, same arguments, defaults and numbers. PyTorch has no
+       AdamaxW: ``torch.optim.Adamax`` decays as an L2 penalty (``gradtx.torch.Adamax``).
     """
     checks.learning_rate(learning_rate)
-    checks.boolean("maximize", maximize)
-    return descent(
+    return chain(
         scale_by_adamax(b1, b2, eps),
-        learning_rate,
-        weight_decay=weight_decay,
-        weight_decay_mask=weight_decay_mask,
-        decoupled=True,
-        maximize=maximize,
+        add_decayed_weights(weight_decay, mask=mask),
+        scale_by_learning_rate(learning_rate),
     )
+
+
+# ------------------------------------------------------------------ torch.optim's dialect
+
+
+@transformation
+def Adamax(  # noqa: N802
+    lr: ScalarOrSchedule = 2e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0,
+    foreach: bool | None = None,
+    *,
+    maximize: bool = False,
+    differentiable: bool = False,
+    capturable: bool = False,
+) -> GradientTransformation:
+    r"""``torch.optim.Adamax``: its arguments (without ``params``), defaults and numbers.
+
+    .. math::
+
+       g_t \leftarrow \pm g_t + \lambda p_{t-1}, \qquad
+       p_t = p_{t-1} - \eta\, \frac{m_t}{(1 - \beta_1^t)\, n_t}
+
+    with :math:`m_t, n_t` as in :func:`scale_by_adamax`.
+
+    Composition: ``chain([scale(-1)], [add_decayed_weights(λ)], scale_by_adamax(β1, β2, ε),
+    scale_by_learning_rate(η))``.
+
+    Args:
+      lr: :math:`\eta \ge 0`, a number or a schedule.
+      betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
+      eps: :math:`\epsilon \ge 0`, added to :math:`|g_t|`.
+      weight_decay: :math:`\lambda \ge 0`, an L2 penalty added to the gradient.
+      foreach: Accepted and ignored (XLA fuses the whole step).
+      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      differentiable: Accepted and ignored (JAX code is always differentiable).
+      capturable: Accepted and ignored.
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`).
+
+    Examples:
+      >>> tx = gradtx.torch.Adamax(lr=1e-2)
+      >>> tx.update(jnp.array([0.5, -2.0]), tx.init(jnp.zeros(2)))[0].round(6)
+      Array([-0.01,  0.01], dtype=float32)
+
+    .. note::
+       PyTorch: ``torch.optim.Adamax(params, ...)`` -> ``gradtx.torch.Adamax(...)``, same
+       arguments and numbers. Optax: ``optax.adamax`` (:func:`adamax`) has no weight decay;
+       ``optax.adamaxw`` (:func:`adamaxw`) decays decoupled.
+    """
+    torch_flags(foreach=foreach, differentiable=differentiable, capturable=capturable)
+    checks.learning_rate(lr, "lr")
+    checks.boolean("maximize", maximize)
+    b1, b2 = torch_betas(betas)
+    return descent(scale_by_adamax(b1, b2, eps), lr, weight_decay=weight_decay, maximize=maximize)

@@ -114,7 +114,7 @@ def adan(
     eps: float = 1e-8,
     eps_root: float = 1e-8,
     weight_decay: float = 0.0,
-    weight_decay_mask: Mask | None = None,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     r"""Adan, with Optax's arguments, defaults and numbers.
 
@@ -137,7 +137,7 @@ def adan(
       eps: :math:`\epsilon \ge 0`, added to the denominator.
       eps_root: :math:`\epsilon_{root} \ge 0`, added inside the square root.
       weight_decay: :math:`\lambda \ge 0`, decoupled, multiplied by the learning rate.
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
+      mask: Which leaves to decay (see :func:`masked`); ``None`` decays every leaf.
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
@@ -152,16 +152,13 @@ def adan(
       Models <https://arxiv.org/abs/2208.06677>`_, 2022.
 
     .. note::
-       Optax: ``optax.adan(learning_rate, b1, b2, b3, eps, eps_root, weight_decay, mask)``
-       -> ``adan(learning_rate, b1, b2, b3, eps, eps_root, weight_decay,
-       weight_decay_mask)``, same numbers and defaults (Optax's ``mask`` is gradtx's
-       ``weight_decay_mask``, in the same position). The paper divides by
+       Optax: ``optax.adan``, same arguments, defaults and numbers. The paper divides by
        :math:`1 + \lambda\eta` instead of subtracting :math:`\eta\lambda p`; Optax and
        gradtx subtract. ``weight_decay`` is a number here, not a schedule.
     """
     checks.learning_rate(learning_rate)
     return chain(
         scale_by_adan(b1, b2, b3, eps, eps_root),
-        add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        add_decayed_weights(weight_decay, mask=mask),
         scale_by_learning_rate(learning_rate),
     )

@@ -1,4 +1,7 @@
-"""Averaged SGD: SGD with a slowly decaying step size and a running average of the iterates."""
+"""Averaged SGD: SGD with a slowly decaying step size and a running average of the iterates.
+
+``asgd`` (Optax has none) and torch's ``ASGD``.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from gradtx._core.base import (
 from gradtx._core.combine import MaskedNode, chain
 from gradtx._core.paths import Mask
 from gradtx._core.update import apply_updates
+from gradtx._optimizers._common import torch_flags
 from gradtx._transforms.decay import add_decayed_weights
 from gradtx._transforms.scale import scale, scale_by_learning_rate
 
@@ -239,3 +243,59 @@ def asgd(
         asgd_averaging(t0),
     ]
     return chain(*(p for p in parts if p is not None))
+
+
+# ------------------------------------------------------------------ torch.optim's dialect
+
+
+@transformation
+def ASGD(  # noqa: N802
+    lr: ScalarOrSchedule = 1e-2,
+    lambd: float = 1e-4,
+    alpha: float = 0.75,
+    t0: float = 1e6,
+    weight_decay: float = 0,
+    foreach: bool | None = None,
+    maximize: bool = False,
+    differentiable: bool = False,
+    capturable: bool = False,
+) -> GradientTransformation:
+    r"""``torch.optim.ASGD``: its arguments (without ``params``), defaults and numbers.
+
+    :func:`asgd` with torch's argument names: SGD with the decaying step
+    :math:`\eta_t = \eta / (1 + \lambda \eta (t-1))^{\alpha}`, an extra decay :math:`\lambda`
+    and, after :math:`t_0` updates, a running average of the iterates (read it with
+    :func:`averaged_params` or :func:`eval_params`).
+
+    Composition: ``chain([scale(-1)], [add_decayed_weights(λ_w)], add_decayed_weights(λ),
+    scale_by_learning_rate(η_t), asgd_averaging(t0))``.
+
+    Args:
+      lr: :math:`\eta \ge 0`, a number or a schedule.
+      lambd: :math:`\lambda \ge 0`, the decay term.
+      alpha: :math:`\alpha \ge 0`, the power of the step-size decay.
+      t0: :math:`t_0`, the number of updates after which averaging starts.
+      weight_decay: :math:`\lambda_w \ge 0`, an L2 penalty added to the gradient.
+      foreach: Accepted and ignored (XLA fuses the whole step).
+      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      differentiable: Accepted and ignored (JAX code is always differentiable).
+      capturable: Accepted and ignored.
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`); its state holds the average.
+
+    Examples:
+      >>> tx = gradtx.torch.ASGD(lr=0.1, lambd=0.5)
+      >>> params = jnp.ones(2)
+      >>> tx.update(jnp.array([1.0, -1.0]), tx.init(params), params)[0].round(3)
+      Array([-0.15,  0.05], dtype=float32)
+
+    .. note::
+       PyTorch: ``torch.optim.ASGD(params, ...)`` -> ``gradtx.torch.ASGD(...)``, same
+       arguments and numbers; ``optimizer.state[p]["ax"]`` is :func:`averaged_params`. See
+       :func:`asgd` for the details (a scheduled rate reaches the step one update late, as
+       in torch). Optax has no ASGD.
+    """
+    torch_flags(foreach=foreach, differentiable=differentiable, capturable=capturable)
+    checks.learning_rate(lr, "lr")
+    return asgd(lr, lambd, alpha, t0, weight_decay, maximize=maximize)

@@ -22,7 +22,7 @@ def lamb(
     eps: float = 1e-6,
     eps_root: float = 0.0,
     weight_decay: float = 0.0,
-    weight_decay_mask: Mask | None = None,
+    mask: Mask | None = None,
     *,
     axis_name: Any = None,
 ) -> GradientTransformation:
@@ -49,7 +49,7 @@ def lamb(
       eps: :math:`\epsilon \ge 0`, added to the denominator.
       eps_root: :math:`\epsilon_{root} \ge 0`, added inside the square root.
       weight_decay: :math:`\lambda \ge 0`, added to the Adam direction before the ratio.
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
+      mask: Which leaves to decay (see :func:`masked`); ``None`` decays every leaf.
       axis_name: The ``shard_map`` axis along which leaves are split, so the trust ratio
         uses whole-leaf norms (see :func:`scale_by_trust_ratio`).
 
@@ -67,15 +67,13 @@ def lamb(
       <https://arxiv.org/abs/1904.00962>`_, 2020.
 
     .. note::
-       Optax: ``optax.lamb(learning_rate, b1, b2, eps, eps_root, weight_decay, mask)`` ->
-       ``lamb(learning_rate, b1, b2, eps, eps_root, weight_decay, weight_decay_mask)``, same
-       numbers and defaults (Optax's ``mask`` is gradtx's ``weight_decay_mask``, in the same
-       position). ``weight_decay`` is a number here, not a schedule.
+       Optax: ``optax.lamb``, same arguments, defaults and numbers. ``weight_decay`` is a
+       number here, not a schedule; ``axis_name`` is gradtx's addition.
     """
     checks.learning_rate(learning_rate)
     return chain(
         scale_by_adam(b1, b2, eps, eps_root=eps_root),
-        add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        add_decayed_weights(weight_decay, mask=mask),
         scale_by_trust_ratio(axis_name=axis_name),
         scale_by_learning_rate(learning_rate),
     )

@@ -10,7 +10,7 @@ from gradtx._core.combine import chain, masked
 from gradtx._core.paths import Mask
 from gradtx._transforms.decay import add_decayed_weights
 from gradtx._transforms.layerwise import scale_by_trust_ratio
-from gradtx._transforms.momentum import scale_by_momentum
+from gradtx._transforms.momentum import trace
 from gradtx._transforms.scale import scale_by_learning_rate
 
 
@@ -47,7 +47,7 @@ def lars(
 
     Composition: ``chain(add_decayed_weights(λ, mask=...), masked(scale_by_trust_ratio(
     trust_coefficient=c, eps=ε), trust_ratio_mask), scale_by_learning_rate(η),
-    scale_by_momentum(μ, nesterov=...))``.
+    trace(μ, nesterov))``.
 
     Args:
       learning_rate: :math:`\eta \ge 0`, a number or a schedule.
@@ -77,16 +77,16 @@ def lars(
     .. note::
        Optax: ``optax.lars(learning_rate, weight_decay, weight_decay_mask,
        trust_coefficient, eps, trust_ratio_mask, momentum, nesterov)``, same arguments,
-       defaults and numbers. Optax's ``trace`` (a buffer started at zero) is
-       :func:`scale_by_momentum` without dampening here: both give :math:`b_1 = s_1`.
+       defaults and numbers (the momentum is :func:`trace`, as in Optax).
        ``weight_decay`` is a number here, not a schedule.
     """
     checks.learning_rate(learning_rate)
+    checks.non_negative("momentum", momentum)
     checks.boolean("nesterov", nesterov)
     trust = scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps, axis_name=axis_name)
     return chain(
         add_decayed_weights(weight_decay, mask=None if _everything(weight_decay_mask) else weight_decay_mask),
         trust if _everything(trust_ratio_mask) else masked(trust, trust_ratio_mask),
         scale_by_learning_rate(learning_rate),
-        identity() if checks.is_static_zero(momentum) else scale_by_momentum(momentum, nesterov=nesterov),
+        identity() if checks.is_static_zero(momentum) else trace(momentum, nesterov),
     )

@@ -1,4 +1,4 @@
-"""L-BFGS with torch's conventions, optionally with its strong-Wolfe line search (see `minimize`)."""
+"""L-BFGS: Optax's ``scale_by_lbfgs`` and ``lbfgs`` (with a zoom line search), and torch's ``LBFGS``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax import lax
 
 from gradtx._core import checks, tree
@@ -15,279 +14,322 @@ from gradtx._core.base import (
     Params,
     ScalarOrSchedule,
     Updates,
-    active_path,
+    identity,
     transformation,
 )
-from gradtx._optimizers.linesearch import strong_wolfe
+from gradtx._core.combine import chain
+from gradtx._optimizers._common import torch_flags
+from gradtx._optimizers.lbfgs_torch import torch_lbfgs
+from gradtx._optimizers.zoom import scale_by_zoom_linesearch
+from gradtx._transforms.scale import scale, scale_by_learning_rate
 
-CURVATURE_THRESHOLD = 1e-10  # a pair (s, y) is kept only if y.s exceeds this (torch's rule)
+
+class ScaleByLBFGSState(NamedTuple):
+    """State of :func:`scale_by_lbfgs`."""
+
+    count: jax.Array  # int32[]: updates made
+    params: Params  # the params of the last update (zeros before any)
+    updates: Updates  # the gradient of the last update (zeros before any)
+    diff_params_memory: Updates  # per leaf [memory_size, *shape]: ring of s_i = p_{i+1} - p_i
+    diff_updates_memory: Updates  # per leaf [memory_size, *shape]: ring of y_i = g_{i+1} - g_i
+    weights_memory: jax.Array  # float[memory_size]: rho_i = 1 / <y_i, s_i> (0 where <y_i, s_i> = 0)
 
 
-class LbfgsState(NamedTuple):
-    """State of :func:`lbfgs`."""
+def _vdot(a: list[jax.Array], b: list[jax.Array], dtype: Any) -> jax.Array:
+    return tree.tree_sum([jnp.sum(x.astype(dtype) * y.astype(dtype)) for x, y in zip(a, b)]).astype(dtype)
 
-    count: jax.Array  # int32[]: iterations made (torch's n_iter); a zero gradient does not count
-    step: Updates  # s = t d, the last update: shaped like the params, in their dtype
-    prev_grad: Updates  # the previous gradient: shaped like the params, in their dtype
-    s_history: Updates  # per leaf [history_size, *shape], params' dtype: ring buffer of steps s_i
-    y_history: Updates  # per leaf [history_size, *shape], params' dtype: ring buffer of y_i = g_{i+1} - g_i
-    rho: jax.Array  # float[history_size] (float32 or wider): 1 / (y_i . s_i) per slot, 0 in empty slots
-    head: jax.Array  # int32[]: the slot the next pair goes to (the oldest pair's once the ring is full)
-    h_diag: jax.Array  # float[]: gamma = (y.s) / (y.y) of the newest pair, 1 before any
-    evaluations: jax.Array | None  # int32[]: value_fn evaluations made by the line search; None without one
+
+def _slot(ring: list[jax.Array], i: jax.Array, dtype: Any) -> list[jax.Array]:
+    return [lax.dynamic_index_in_dim(r, i, 0, keepdims=False).astype(dtype) for r in ring]
+
+
+def _inverse_hessian_times(
+    g: list[jax.Array], s_ring: list[jax.Array], y_ring: list[jax.Array], rho: jax.Array, gamma: jax.Array,
+    oldest: jax.Array, dtype: Any,
+) -> list[jax.Array]:
+    """The two-loop recursion: ``H g`` for the L-BFGS estimate ``H`` of the inverse Hessian.
+
+    The ring is read from slot ``oldest`` on; slots with ``rho = 0`` change nothing.
+    """
+    m = rho.shape[0]
+    order = (oldest + jnp.arange(m, dtype=oldest.dtype)) % m
+
+    def newest_first(q, i):
+        alpha = rho[i] * _vdot(_slot(s_ring, i, dtype), q, dtype)
+        return [qj - alpha * yj for qj, yj in zip(q, _slot(y_ring, i, dtype))], alpha
+
+    q, alphas = lax.scan(newest_first, g, order, reverse=True)
+    r = [gamma * qj for qj in q]
+
+    def oldest_first(r, i_alpha):
+        i, alpha = i_alpha
+        beta = rho[i] * _vdot(_slot(y_ring, i, dtype), r, dtype)
+        return [rj + (alpha - beta) * sj for rj, sj in zip(r, _slot(s_ring, i, dtype))], beta
+
+    r, _ = lax.scan(oldest_first, r, (order, alphas))
+    return r
 
 
 def _is_none(x: Any) -> bool:
     return x is None
 
 
-def _dot(a: list[jax.Array], b: list[jax.Array]) -> jax.Array:
-    """The dot product of two trees given as lists of leaves (elementwise: full precision on any backend)."""
-    return tree.tree_sum([jnp.sum(x * y) for x, y in zip(a, b)])
-
-
-def max_abs(leaves: list[jax.Array]) -> jax.Array:
-    """The largest absolute entry of a list of floating arrays (0 for none), in float32 or wider."""
-    dtype = tree.compute_dtype(*(x.dtype for x in leaves))
-    if not leaves:
-        return jnp.zeros((), dtype)
-    return jnp.max(jnp.stack([jnp.max(jnp.abs(x)).astype(dtype) for x in leaves]))
-
-
-def _two_loop(
-    q: list[jax.Array],
-    s_history: list[jax.Array],
-    y_history: list[jax.Array],
-    rho: jax.Array,
-    head: jax.Array,
-    h_diag: jax.Array,
-) -> list[jax.Array]:
-    """The L-BFGS two-loop recursion: ``H q`` for the inverse-Hessian estimate the pairs define.
-
-    The ring is read newest to oldest, then oldest to newest. Empty slots (zeros, ``rho = 0``)
-    change nothing, so the loops always run over all ``history_size`` slots.
-    """
-    m = rho.shape[0]
-    dtype = rho.dtype
-
-    def pair(history: list[jax.Array], slot: jax.Array) -> list[jax.Array]:
-        return [lax.dynamic_index_in_dim(h, slot, 0, keepdims=False).astype(dtype) for h in history]
-
-    def newest_first(j, carry):
-        q, alpha = carry
-        slot = (head - 1 - j) % m
-        a = _dot(pair(s_history, slot), q) * rho[slot]
-        return [qi - a * yi for qi, yi in zip(q, pair(y_history, slot))], alpha.at[slot].set(a)
-
-    q, alpha = lax.fori_loop(np.int32(0), np.int32(m), newest_first, (q, jnp.zeros(m, dtype)))
-    r = [qi * h_diag for qi in q]
-
-    def oldest_first(j, r):
-        slot = (head + j) % m
-        b = _dot(pair(y_history, slot), r) * rho[slot]
-        return [ri + si * (alpha[slot] - b) for ri, si in zip(r, pair(s_history, slot))]
-
-    return lax.fori_loop(np.int32(0), np.int32(m), oldest_first, r)
-
-
-def _write(history: jax.Array, value: jax.Array, slot: jax.Array, keep: jax.Array) -> jax.Array:
-    """``history[slot] = value`` if ``keep``; touches one slot, not the whole ring."""
-    old = lax.dynamic_index_in_dim(history, slot, 0, keepdims=False)
-    new = jnp.where(keep, value.astype(history.dtype), old)
-    return lax.dynamic_update_index_in_dim(history, new, slot, 0)
-
-
 @transformation
-def lbfgs(
-    learning_rate: ScalarOrSchedule = 1.0,
-    history_size: int = 100,
-    line_search: str | None = None,
-    *,
-    tolerance_change: float = 0.0,
-) -> GradientTransformation:
-    r"""L-BFGS, as ``torch.optim.LBFGS``: one ``update`` is one of its iterations.
+def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> GradientTransformation:
+    r"""Multiply the gradient by the L-BFGS estimate of the inverse Hessian.
 
-    A quasi-Newton method for deterministic, smooth problems of moderate size (full-batch
-    fitting, small networks, scientific models). Run it with :func:`minimize`, which passes
-    the extra arguments the line search needs and stops on torch's tolerances.
+    The direction of :func:`lbfgs`; chain a learning rate and a line search after it. The
+    pair of the last step is stored before the direction is computed, so a line search
+    chained after it decides the step that the next pair measures.
 
     .. math::
 
        s_{k-1} = p_k - p_{k-1}, \quad y_{k-1} = g_k - g_{k-1}, \quad
-       \text{the pair is kept if } y_{k-1}^\top s_{k-1} > 10^{-10} \\
-       d_k = -H_k g_k, \quad H_k = \text{two-loop recursion on the last } m \text{ pairs from }
-       \gamma_k I, \ \gamma_k = \tfrac{y^\top s}{y^\top y} \text{ (newest pair)} \\
-       p_{k+1} = p_k + t_k d_k, \quad t_1 = \eta \min(1, 1 / \|g_1\|_1), \quad t_k = \eta,
-       \ \text{or } t_k \text{ from the strong-Wolfe search started there}
+       \rho_{k-1} = 1 / \langle y_{k-1}, s_{k-1} \rangle \ (0 \text{ if } \langle y, s \rangle = 0) \\
+       u_k = H_k g_k, \quad H_k = \text{two-loop recursion on the last } m \text{ pairs from }
+       \gamma_k I, \quad \gamma_k = \frac{\langle y_{k-1}, s_{k-1} \rangle}{\|y_{k-1}\|^2},
+       \ \gamma_0 = \min(1, 1/\|g_0\|)
 
     Args:
-      learning_rate: :math:`\eta \ge 0`, the step (or, with a line search, the first step
-        tried) along :math:`d_k`; a number or a schedule of the iteration count.
-      history_size: :math:`m \ge 1`, how many pairs :math:`(s, y)` are kept (a ring
-        buffer: the state holds :math:`2m` copies of the params).
-      line_search: ``None`` (fixed steps) or ``"strong_wolfe"``: torch's bracketing and
-        cubic-interpolation zoom (:math:`c_1 = 10^{-4}`, :math:`c_2 = 0.9`, at most 26
-        evaluations). It needs ``params`` and the extra arguments ``value`` (the loss at
-        ``params``) and ``value_fn`` (params -> loss).
-      tolerance_change: :math:`\tau \ge 0`: a direction with :math:`g_k^\top d_k > -\tau`
-        is not taken (a zero update), torch's rule. Give it the value of
-        :func:`minimize`'s ``tolerance_change`` to reproduce a torch step with tolerances.
+      memory_size: :math:`m \ge 1`, how many pairs are kept (the state holds :math:`2m`
+        copies of the params).
+      scale_init_precond: Start from :math:`\gamma_k I` (else from :math:`I`).
 
     Returns:
-      A :class:`GradientTransformation` whose state is :class:`LbfgsState`. Its ``update``
-      takes the gradient as ``updates``; a gradient that is exactly zero gives a zero
-      update and leaves the state as it is.
+      A :class:`GradientTransformation` whose state is :class:`ScaleByLBFGSState`. Its
+      ``update`` takes the gradient as ``updates`` and needs ``params``.
 
     Raises:
-      ValueError: If ``learning_rate < 0``, ``history_size < 1``, ``tolerance_change < 0``
-        or ``line_search`` is not ``None`` or ``"strong_wolfe"``; in ``update``, if the line
-        search lacks ``params``, ``value`` or ``value_fn``.
+      ValueError: If ``memory_size < 1``; in ``update``, if ``params`` is not given.
+
+    Examples:
+      >>> tx = gradtx.scale_by_lbfgs()
+      >>> tx.update(jnp.array([3.0, 4.0]), tx.init(jnp.zeros(2)), jnp.zeros(2))[0]
+      Array([0.6, 0.8], dtype=float32)
+
+    References:
+      Nocedal and Wright, `Numerical Optimization <https://doi.org/10.1007/978-0-387-40065-5>`_,
+      2nd ed., 2006 (Algorithms 7.4, 7.5).
+
+    .. note::
+       Optax: ``optax.scale_by_lbfgs``, same arguments, state and numbers (real leaves
+       only: gradtx does not take complex params). Every pair is kept, even one of
+       negative curvature (torch's ``LBFGS`` drops pairs with :math:`\langle y, s \rangle
+       \le 10^{-10}`; see :func:`gradtx.torch.LBFGS`).
+    """
+    checks.integer("memory_size", memory_size, 1)
+    checks.boolean("scale_init_precond", scale_init_precond)
+    m = memory_size
+
+    def init(params: Params) -> ScaleByLBFGSState:
+        dtype = tree.compute_dtype(*(x.dtype for x in tree.leaves_of(params)))
+        ring = tree.zeros_like(params, stack=m)
+        return ScaleByLBFGSState(
+            count=tree.zero_count(params),
+            params=tree.zeros_like(params),
+            updates=tree.zeros_like(params),
+            diff_params_memory=ring,
+            diff_updates_memory=ring,
+            weights_memory=tree.replicated_like(params, jnp.zeros(m, dtype)),
+        )
+
+    def update(
+        updates: Updates, state: ScaleByLBFGSState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, ScaleByLBFGSState]:
+        del extra_args
+        checks.params_given(params, "scale_by_lbfgs")
+        leaves, p, p_prev, g_prev = tree.flatten_like(updates, params, state.params, state.updates)
+        treedef = jax.tree.structure(updates, is_leaf=_is_none)
+        s_ring, y_ring = (treedef.flatten_up_to(r) for r in (state.diff_params_memory, state.diff_updates_memory))
+        floats = [i for i, u in enumerate(leaves) if tree.is_float(u)]
+        dtype = state.weights_memory.dtype
+        g = [leaves[i].astype(dtype) for i in floats]
+        started = state.count > 0
+
+        # 1. The pair of the last step goes to the slot before this update's.
+        s = [jnp.where(started, p[i].astype(dtype) - p_prev[i].astype(dtype), 0.0) for i in floats]
+        y = [jnp.where(started, leaves[i].astype(dtype) - g_prev[i].astype(dtype), 0.0) for i in floats]
+        ys = _vdot(y, s, dtype)
+        rho_new = jnp.where(started & (ys != 0.0), 1.0 / jnp.where(ys == 0.0, 1.0, ys), 0.0)
+        slot = (state.count - 1) % m
+        s_hist = [lax.dynamic_update_index_in_dim(s_ring[i], x.astype(s_ring[i].dtype), slot, 0) for i, x in zip(floats, s)]
+        y_hist = [lax.dynamic_update_index_in_dim(y_ring[i], x.astype(y_ring[i].dtype), slot, 0) for i, x in zip(floats, y)]
+        rho = state.weights_memory.at[slot].set(rho_new.astype(dtype))
+
+        # 2. The scale gamma of the initial estimate gamma * I.
+        if scale_init_precond:
+            yy = _vdot(y, y, dtype)
+            gamma = jnp.where(yy > 0.0, ys / jnp.where(yy > 0.0, yy, 1.0), 1.0)
+            norm = jnp.sqrt(_vdot(g, g, dtype))
+            gamma = jnp.where(started, gamma, jnp.minimum(1.0, 1.0 / norm))
+        else:
+            gamma = jnp.ones([], dtype)
+
+        # 3. The direction, by the two-loop recursion.
+        direction = _inverse_hessian_times(g, s_hist, y_hist, rho, gamma.astype(dtype), state.count % m, dtype)
+        out, new_s, new_y = list(leaves), list(s_ring), list(y_ring)
+        for k, i in enumerate(floats):
+            out[i] = direction[k].astype(leaves[i].dtype)
+            new_s[i], new_y[i] = s_hist[k], y_hist[k]
+        float_params = treedef.unflatten([p[i] if i in floats else None for i in range(len(leaves))])
+        float_grads = treedef.unflatten([leaves[i] if i in floats else None for i in range(len(leaves))])
+        return treedef.unflatten(out), ScaleByLBFGSState(
+            count=tree.safe_increment(state.count),
+            params=jax.tree.map(lambda x, old: x.astype(old.dtype), float_params, state.params),
+            updates=jax.tree.map(lambda x, old: x.astype(old.dtype), float_grads, state.updates),
+            diff_params_memory=treedef.unflatten(new_s),
+            diff_updates_memory=treedef.unflatten(new_y),
+            weights_memory=rho,
+        )
+
+    return GradientTransformation(init, update)
+
+
+@transformation
+def lbfgs(
+    learning_rate: ScalarOrSchedule | None = None,
+    memory_size: int = 10,
+    scale_init_precond: bool = True,
+    linesearch: GradientTransformation | None = scale_by_zoom_linesearch(
+        max_linesearch_steps=20, initial_guess_strategy="one"
+    ),
+) -> GradientTransformation:
+    r"""L-BFGS with a zoom line search, as ``optax.lbfgs``.
+
+    A quasi-Newton method for deterministic, smooth problems of moderate size (full-batch
+    fitting, small networks, scientific models). Run it with :func:`minimize`, which passes
+    the extra arguments the line search needs, or call ``update(grad, state, params,
+    value=loss, grad=grad, value_fn=loss_fn)`` yourself.
+
+    .. math::
+
+       u_k = -t_k \eta H_k g_k, \quad H_k \text{ from } :func:`scale_by_lbfgs`, \quad
+       t_k \text{ from the line search (1 without one)}, \ \eta \text{ the learning rate (1 if None)}
+
+    Composition: ``chain(scale_by_lbfgs(memory_size, scale_init_precond),
+    scale(-1) | scale_by_learning_rate(learning_rate), linesearch | identity())``.
+
+    Args:
+      learning_rate: :math:`\eta`: a number, a schedule, or ``None`` (1: the line search
+        chooses the step).
+      memory_size: How many pairs :math:`(s, y)` are kept (>= 1).
+      scale_init_precond: Start each estimate from :math:`\gamma_k I` (see
+        :func:`scale_by_lbfgs`).
+      linesearch: A transformation that scales the direction, such as
+        :func:`scale_by_zoom_linesearch` (the default: at most 20 evaluations, each search
+        starting at 1) or :func:`scale_by_backtracking_linesearch`; ``None`` for none.
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`). With a line search its
+      ``update`` needs ``params`` and the extra arguments ``value``, ``grad`` and
+      ``value_fn``.
+
+    Raises:
+      ValueError: If ``memory_size < 1``, ``learning_rate < 0`` or ``linesearch`` is not a
+        transformation; in ``update``, if the line search lacks an extra argument.
 
     Examples:
       >>> f = lambda p: jnp.sum((p - 3.0) ** 2)
       >>> tx, params = gradtx.lbfgs(), jnp.zeros(2)
       >>> state = tx.init(params)
-      >>> for _ in range(3):
-      ...     updates, state = tx.update(jax.grad(f)(params), state)
+      >>> for _ in range(2):
+      ...     value, grad = jax.value_and_grad(f)(params)
+      ...     updates, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=f)
       ...     params = gradtx.apply_updates(params, updates)
-      >>> params
+      >>> params.round(4)
       Array([3., 3.], dtype=float32)
-      >>> tx = gradtx.lbfgs(line_search="strong_wolfe")
-      >>> value, grad = jax.value_and_grad(f)(jnp.zeros(2))
-      >>> tx.update(grad, tx.init(jnp.zeros(2)), jnp.zeros(2), value=value, value_fn=f)[0]
-      Array([0.5, 0.5], dtype=float32)
 
     References:
       Liu and Nocedal, `On the limited memory BFGS method for large scale optimization
       <https://doi.org/10.1007/BF01589116>`_, 1989.
-      Nocedal and Wright, `Numerical Optimization <https://doi.org/10.1007/978-0-387-40065-5>`_,
-      2nd ed., 2006 (Algorithm 7.4; Algorithms 3.5 and 3.6 for the line search).
 
     .. note::
-       PyTorch: ``torch.optim.LBFGS(lr, max_iter, max_eval, tolerance_grad,
-       tolerance_change, history_size, line_search_fn)`` -> ``lbfgs(learning_rate,
-       history_size, line_search, tolerance_change=...)``; the loop and its stopping rules
-       (``max_iter``, ``tolerance_grad``, ``tolerance_change``) are :func:`minimize`'s.
-       ``n`` updates give the iterates of one ``LBFGS(max_iter=n, max_eval=10 * n,
-       tolerance_grad=0, tolerance_change=0).step(closure)``, and of ``n`` calls of
-       ``step`` with ``max_iter=1`` (``max_eval=26`` with the line search). Deviations:
-       a line search makes at most 26 evaluations (torch: 26, or what is left of
-       ``max_eval`` if less); in it a NaN loss counts as too high, and a cubic step that
-       would be NaN is replaced by bisection (torch carries the NaN on); after a refused
-       direction the state keeps the zero step taken (torch keeps :math:`t d` and may pair
-       it with the gradient of its next ``step`` call). Optax: ``optax.lbfgs`` scales its
-       first step by the gradient's 2-norm, keeps every pair and uses its own zoom line
-       search, so its numbers differ; it reads ``value``, ``grad`` and ``value_fn`` as
-       gradtx does.
+       Optax: ``optax.lbfgs``, same arguments and numbers. PyTorch:
+       ``torch.optim.LBFGS`` keeps only pairs of positive curvature, starts at
+       :math:`\min(1, 1/\|g\|_1)\,\eta` and has its own strong-Wolfe search: use
+       :func:`gradtx.torch.LBFGS` for its numbers.
     """
-    checks.learning_rate(learning_rate)
-    checks.integer("history_size", history_size, 1)
-    checks.one_of("line_search", line_search, (None, "strong_wolfe"))
-    checks.non_negative("tolerance_change", tolerance_change)
-    m = history_size
+    if learning_rate is not None:
+        checks.learning_rate(learning_rate)
+    if linesearch is not None and not (callable(getattr(linesearch, "init", None)) and callable(getattr(linesearch, "update", None))):
+        raise ValueError(f"lbfgs: `linesearch` must be a GradientTransformation or None, got {linesearch!r}.")
+    return chain(
+        scale_by_lbfgs(memory_size, scale_init_precond),
+        scale(-1.0) if learning_rate is None else scale_by_learning_rate(learning_rate),
+        identity() if linesearch is None else linesearch,
+    )
 
-    def init(params: Params) -> LbfgsState:
-        zeros = tree.zeros_like(params)
-        ring = tree.zeros_like(params, stack=m)
-        dtype = tree.compute_dtype(*(x.dtype for x in tree.leaves_of(zeros)))
-        return LbfgsState(
-            count=tree.zero_count(params),
-            step=zeros,
-            prev_grad=zeros,
-            s_history=ring,
-            y_history=ring,
-            rho=tree.replicated_like(params, jnp.zeros(m, dtype)),
-            head=tree.zero_count(params),
-            h_diag=tree.replicated_like(params, jnp.ones([], dtype)),
-            evaluations=None if line_search is None else tree.zero_count(params),
-        )
 
-    def update(
-        updates: Updates, state: LbfgsState, params: Params | None = None, **extra_args: Any
-    ) -> tuple[Updates, LbfgsState]:
-        value, value_fn = extra_args.get("value"), extra_args.get("value_fn")
-        if line_search is not None:
-            given = {"params": params, "value": value, "value_fn": value_fn}
-            missing = ", ".join(f"`{name}`" for name, x in given.items() if x is None)
-            if missing:
-                raise ValueError(
-                    f"{active_path()}: line_search='strong_wolfe' needs {missing}: call "
-                    "update(grads, state, params, value=loss, value_fn=loss_fn) with "
-                    "value_fn(params) -> loss, or let gradtx.minimize pass them."
-                )
-        leaves, prev, last = tree.flatten_like(updates, state.prev_grad, state.step)
-        treedef = jax.tree.structure(updates, is_leaf=_is_none)
-        s_ring, y_ring = (treedef.flatten_up_to(h) for h in (state.s_history, state.y_history))
-        floats = [i for i, u in enumerate(leaves) if tree.is_float(u)]
-        dtype = tree.compute_dtype(*(x.dtype for i in floats for x in (leaves[i], prev[i])), state.rho.dtype)
+@transformation
+def LBFGS(  # noqa: N802
+    lr: ScalarOrSchedule = 1,
+    max_iter: int = 20,
+    max_eval: int | None = None,
+    tolerance_grad: float = 1e-7,
+    tolerance_change: float = 1e-9,
+    history_size: int = 100,
+    line_search_fn: str | None = None,
+) -> GradientTransformation:
+    r"""``torch.optim.LBFGS``: one ``update`` is one iteration of its loop; :func:`minimize` is ``step``.
 
-        g = [leaves[i].astype(dtype) for i in floats]
-        g_prev = [prev[i].astype(dtype) for i in floats]
-        s = [last[i].astype(dtype) for i in floats]
-        moving = jnp.any(jnp.stack([jnp.any(x != 0) for x in g])) if g else jnp.zeros((), bool)
+    .. math::
 
-        # Keep the pair (s, y) from the last step if it has enough positive curvature.
-        y = [a - b for a, b in zip(g, g_prev)]
-        ys = _dot(y, s)
-        keep = moving & (ys > CURVATURE_THRESHOLD)
-        head = state.head
-        s_hist = [_write(s_ring[i], x, head, keep) for i, x in zip(floats, s)]
-        y_hist = [_write(y_ring[i], x, head, keep) for i, x in zip(floats, y)]
-        rho = state.rho.at[head].set(jnp.where(keep, 1 / ys, state.rho[head]).astype(state.rho.dtype))
-        h_diag = jnp.where(keep, ys / _dot(y, y), state.h_diag.astype(dtype))
-        head = jnp.where(keep, (head + 1) % m, head).astype(jnp.int32)
+       s_{k-1} = p_k - p_{k-1}, \quad y_{k-1} = g_k - g_{k-1}, \quad
+       \text{the pair is kept if } y_{k-1}^\top s_{k-1} > 10^{-10} \\
+       d_k = -H_k g_k \ \text{(two-loop recursion on the last } m \text{ pairs from }
+       \gamma_k I, \ \gamma_k = \tfrac{y^\top s}{y^\top y}), \quad p_{k+1} = p_k + t_k d_k \\
+       t_1 = \eta \min(1, 1 / \|g_1\|_1), \quad t_k = \eta, \ \text{or } t_k \text{ from
+       the strong-Wolfe search started there}
 
-        d = _two_loop([-x for x in g], s_hist, y_hist, rho.astype(dtype), head, h_diag)
-        lr = learning_rate(state.count) if callable(learning_rate) else learning_rate
-        lr = jnp.asarray(lr).astype(dtype)
-        l1 = tree.tree_sum([jnp.sum(jnp.abs(x)) for x in g]).astype(dtype)
-        t = jnp.where(state.count == 0, jnp.minimum(1.0, 1 / l1) * lr, lr)
-        slope = _dot(g, d)
-        descent = ~(slope > -tolerance_change)
+    Args:
+      lr: :math:`\eta \ge 0`, the step (or, with a line search, the first step tried); a
+        number or a schedule of the iteration count.
+      max_iter: Iterations per ``step(closure)``: :func:`minimize`'s default ``max_steps``
+        for this solver (an integer >= 1).
+      max_eval: Evaluations per ``step``; ``None`` is ``max_iter * 5 // 4``. Each update's
+        line search makes at most ``max_eval - 1`` evaluations after its first (torch's
+        budget for the first iteration of a ``step``).
+      tolerance_grad: An update with :math:`\max|g_k| \le` ``tolerance_grad`` changes
+        nothing (zero update, same state), as torch's ``step`` returns at once; also
+        :func:`minimize`'s default stopping rule.
+      tolerance_change: A direction with :math:`g_k^\top d_k > -` ``tolerance_change``
+        is not taken (zero update); also :func:`minimize`'s default stopping rule on the
+        update and the loss change.
+      history_size: :math:`m \ge 1`, the pairs kept (the state holds :math:`2m` copies of
+        the params).
+      line_search_fn: ``None`` (fixed steps) or ``"strong_wolfe"`` (torch's bracketing and
+        cubic zoom, :math:`c_1 = 10^{-4}, c_2 = 0.9`); it needs ``params`` and the extra
+        arguments ``value`` and ``value_fn``.
 
-        evaluations = state.evaluations
-        if line_search is None:
-            t = jnp.where(descent, t, 0.0)
-        else:
-            p = tree.flatten_like(updates, params, what="params")[1]
-            value_and_grad = jax.value_and_grad(value_fn, allow_int=True)
+    Returns:
+      A :class:`GradientTransformation` whose state is :class:`LbfgsState`. Its ``update``
+      takes the gradient as ``updates``.
 
-            def phi(t: jax.Array) -> tuple[jax.Array, jax.Array]:
-                trial = list(p)
-                for i, di in zip(floats, d):
-                    trial[i] = (p[i].astype(dtype) + t * di).astype(p[i].dtype)
-                f, grads = value_and_grad(treedef.unflatten(trial))
-                grads = treedef.flatten_up_to(grads)
-                return jnp.asarray(f).astype(dtype), _dot([grads[i].astype(dtype) for i in floats], d)
+    Raises:
+      ValueError: If an argument is out of range or ``line_search_fn`` unknown; in
+        ``update``, if the line search lacks ``params``, ``value`` or ``value_fn``.
 
-            def search() -> tuple[jax.Array, jax.Array]:
-                return strong_wolfe(phi, jnp.asarray(value).astype(dtype), slope, t, max_abs(d).astype(dtype))
+    Examples:
+      >>> f = lambda p: jnp.sum((p - 3.0) ** 2)
+      >>> result = gradtx.minimize(f, jnp.zeros(2), gradtx.torch.LBFGS())
+      >>> result.params, int(result.num_steps)
+      (Array([3., 3.], dtype=float32), 2)
 
-            def skip() -> tuple[jax.Array, jax.Array]:
-                return jnp.zeros((), dtype), jnp.zeros((), jnp.int32)
-
-            t, n = lax.cond(descent & moving, search, skip)
-            evaluations = evaluations + n
-
-        step = [jnp.where(moving, t * di, si) for di, si in zip(d, s)]
-        out, new_step, new_prev = list(leaves), list(last), list(prev)
-        new_s, new_y = list(s_ring), list(y_ring)
-        for k, i in enumerate(floats):
-            out[i] = (t * d[k]).astype(leaves[i].dtype)
-            new_step[i] = step[k].astype(last[i].dtype)
-            new_prev[i] = jnp.where(moving, g[k], g_prev[k]).astype(prev[i].dtype)
-            new_s[i], new_y[i] = s_hist[k], y_hist[k]
-        return treedef.unflatten(out), LbfgsState(
-            count=jnp.where(moving, tree.safe_increment(state.count), state.count),
-            step=treedef.unflatten(new_step),
-            prev_grad=treedef.unflatten(new_prev),
-            s_history=treedef.unflatten(new_s),
-            y_history=treedef.unflatten(new_y),
-            rho=rho,
-            head=head,
-            h_diag=h_diag.astype(state.h_diag.dtype),
-            evaluations=evaluations,
-        )
-
-    return GradientTransformation(init, update)
-
+    .. note::
+       PyTorch: ``torch.optim.LBFGS(params, lr, ...)`` -> ``gradtx.torch.LBFGS(lr, ...)``
+       and ``opt.step(closure)`` -> ``gradtx.minimize(fun, params, solver)``: the same
+       iterates, ``num_steps == state["n_iter"]``. ``n`` updates give the iterates of one
+       ``step`` with ``max_iter=n`` (``tolerance_change=0``, no line search), and of ``n``
+       steps with ``max_iter=1``. Deviations: a line search's budget is ``max_eval - 1``
+       for every update (torch: what is left of ``max_eval`` in the current ``step``); in
+       it a NaN loss counts as too high and a NaN cubic step is replaced by bisection;
+       after a refused direction the state keeps the zero step taken. Optax:
+       :func:`lbfgs` is ``optax.lbfgs``.
+    """
+    checks.learning_rate(lr, "lr")
+    checks.integer("max_iter", max_iter, 1)
+    if max_eval is not None:
+        checks.integer("max_eval", max_eval, 1)
+    torch_flags()
+    budget = max(0, (max_iter * 5 // 4 if max_eval is None else max_eval) - 1)
+    return torch_lbfgs(lr, history_size, line_search_fn, tolerance_grad, tolerance_change, budget)

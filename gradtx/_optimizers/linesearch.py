@@ -1,6 +1,6 @@
 """PyTorch's strong-Wolfe line search (bracketing, then zoom by cubic interpolation), in lax loops.
 
-Used by :func:`lbfgs` with ``line_search="strong_wolfe"``. The search works on the
+Used by :func:`gradtx.torch.LBFGS` with ``line_search_fn="strong_wolfe"``. The search works on the
 one-dimensional restriction :math:`\\phi(t) = f(p + t d)` of the objective along a
 direction :math:`d`, and looks for a step :math:`t` with
 
@@ -26,7 +26,6 @@ from jax import lax
 C1 = 1e-4  # sufficient decrease (Armijo) constant
 C2 = 0.9  # curvature constant
 TOLERANCE_CHANGE = 1e-9  # the zoom stops when the bracket is this short (times max|d|)
-MAX_EVALUATIONS = 25  # loop evaluations per search (torch's default `max_ls`)
 
 Phi = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 """``phi(t) -> (f(p + t d), grad f(p + t d) . d)``: value and slope along the direction."""
@@ -79,7 +78,7 @@ class _Zoom(NamedTuple):
 
 
 def strong_wolfe(
-    phi: Phi, f0: jax.Array, slope0: jax.Array, t0: jax.Array, d_norm: jax.Array
+    phi: Phi, f0: jax.Array, slope0: jax.Array, t0: jax.Array, d_norm: jax.Array, max_ls: int = 25
 ) -> tuple[jax.Array, jax.Array]:
     """Search a step along a descent direction that satisfies the strong Wolfe conditions.
 
@@ -89,10 +88,12 @@ def strong_wolfe(
       slope0: The slope at ``t = 0``; negative for a descent direction.
       t0: The first step tried.
       d_norm: ``max |d|``, to measure the bracket in parameter space.
+      max_ls: The most evaluations after the first (torch's ``max_ls``: 25, or what is left
+        of ``LBFGS``'s ``max_eval``).
 
     Returns:
       ``(t, evaluations)``: the step, and how many times ``phi`` was called (at most
-      ``1 + MAX_EVALUATIONS``). Like torch, the search returns the lowest point it found
+      ``1 + max_ls``). Like torch, the search returns the lowest point it found
       when it runs out of evaluations, which may be ``t = 0``.
     """
     dtype = f0.dtype
@@ -120,9 +121,9 @@ def strong_wolfe(
         iters = s.iters + 1
         return _Bracketing(t, f, slope, s.t, s.f, s.slope, iters, classify(t, f, slope, s.f, iters))
 
-    b = lax.while_loop(lambda s: (s.status == 0) & (s.iters < MAX_EVALUATIONS), extrapolate, start)
+    b = lax.while_loop(lambda s: (s.status == 0) & (s.iters < max_ls), extrapolate, start)
 
-    exhausted = b.iters >= MAX_EVALUATIONS  # torch then falls back to the bracket [0, t]
+    exhausted = b.iters >= max_ls  # torch then falls back to the bracket [0, t]
     found = b.status == 2
     first = jnp.where(exhausted, zero, jnp.where(found, b.t, b.t_prev))
     first_f = jnp.where(exhausted, f0, jnp.where(found, b.f, b.f_prev))
@@ -139,7 +140,7 @@ def strong_wolfe(
     )
 
     def zoom_goes_on(z: _Zoom) -> jax.Array:
-        return ~z.done & (z.iters < MAX_EVALUATIONS) & ~(jnp.abs(z.t[1] - z.t[0]) * d_norm < TOLERANCE_CHANGE)
+        return ~z.done & (z.iters < max_ls) & ~(jnp.abs(z.t[1] - z.t[0]) * d_norm < TOLERANCE_CHANGE)
 
     def shrink(z: _Zoom) -> _Zoom:
         low_t, high_t = jnp.min(z.t), jnp.max(z.t)

@@ -107,7 +107,7 @@ def lion(
     b2: float = 0.99,
     mu_dtype: Any = None,
     weight_decay: float = 1e-3,
-    weight_decay_mask: Mask | None = None,
+    mask: Mask | None = None,
 ) -> GradientTransformation:
     r"""Lion, with Optax's arguments and numbers: signed momentum plus decoupled weight decay.
 
@@ -128,7 +128,7 @@ def lion(
       b2: :math:`\beta_2 \in [0, 1]`, decay of the momentum.
       mu_dtype: Storage dtype of the momentum; ``None`` keeps the params' dtype.
       weight_decay: :math:`\lambda \ge 0`, decoupled, multiplied by the learning rate.
-      weight_decay_mask: Which leaves to decay (see :func:`masked`); ``None`` for all.
+      mask: Which leaves to decay (see :func:`masked`); ``None`` decays every leaf.
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
@@ -143,15 +143,13 @@ def lion(
       <https://arxiv.org/abs/2302.06675>`_, 2023.
 
     .. note::
-       Optax: ``optax.lion(learning_rate, b1, b2, mu_dtype, weight_decay, mask)`` ->
-       ``lion(learning_rate, b1, b2, mu_dtype, weight_decay, weight_decay_mask)``, same
-       numbers and defaults (Optax's ``mask`` is gradtx's ``weight_decay_mask``, in the same
-       position). ``weight_decay`` is a number here (Optax also takes a schedule; use
+       Optax: ``optax.lion``, same arguments, defaults and numbers. ``weight_decay`` is a
+       number here (Optax also takes a schedule; use
        :func:`inject_hyperparams` to change it during training).
     """
     checks.learning_rate(learning_rate)
     return chain(
         scale_by_lion(b1, b2, mu_dtype),
-        add_decayed_weights(weight_decay, mask=weight_decay_mask),
+        add_decayed_weights(weight_decay, mask=mask),
         scale_by_learning_rate(learning_rate),
     )

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from gradtx._core import checks, tree
-from gradtx._core.base import GradientTransformation, Params, State, Updates, _entering
+from gradtx._core.base import GradientTransformation, Params, State, Updates, _entering, recipe_of
 from gradtx._core.update import apply_updates
-from gradtx._optimizers.lbfgs import max_abs
+from gradtx._optimizers.lbfgs_torch import max_abs
 
 
 class MinimizeResult(NamedTuple):
@@ -32,6 +32,15 @@ def _float_grads(grads: Updates) -> Updates:
     return jax.tree.map(lambda g: None if g.dtype == jax.dtypes.float0 else g, grads)
 
 
+def _loop_defaults(solver: GradientTransformation) -> tuple[int, float, float]:
+    """``(max_steps, tolerance_grad, tolerance_change)``: a torch ``LBFGS``'s own, else 100, 1e-7, 1e-9."""
+    recipe = recipe_of(solver)
+    if recipe is None or recipe.name != "LBFGS":
+        return 100, 1e-7, 1e-9
+    given = dict(recipe.defaults + recipe.arguments)
+    return given["max_iter"], given["tolerance_grad"], given["tolerance_change"]
+
+
 def minimize(
     fun: Callable[..., Any],
     params: Params,
@@ -40,14 +49,14 @@ def minimize(
     args: tuple[Any, ...] = (),
     kwargs: Mapping[str, Any] | None = None,
     has_aux: bool = False,
-    max_steps: int = 100,
-    tolerance_grad: float = 1e-7,
-    tolerance_change: float = 1e-9,
+    max_steps: int | None = None,
+    tolerance_grad: float | None = None,
+    tolerance_change: float | None = None,
 ) -> MinimizeResult:
     r"""Minimize ``fun`` with any transformation, in one ``lax.while_loop``.
 
-    The driver for :func:`lbfgs` (it is torch's ``LBFGS.step(closure)``), and for any other
-    transformation on a deterministic objective. It evaluates the loss and its gradient,
+    The driver for :func:`lbfgs` and :func:`gradtx.torch.LBFGS` (with which it is torch's
+    ``LBFGS.step(closure)``), and for any other transformation on a deterministic objective. It evaluates the loss and its gradient,
     calls ``solver.update(grad, state, params, value=..., grad=..., value_fn=...)`` and
     applies the update, until a rule below holds or ``max_steps`` updates are made. It
     traces ``fun`` once before the loop and once in its body (a solver that calls
@@ -70,10 +79,12 @@ def minimize(
       kwargs: Extra keyword arguments of ``fun``.
       has_aux: ``fun`` returns ``(loss, aux)``; ``aux`` at the last iterate is returned.
       max_steps: The most updates to make (torch's ``max_iter``); an integer >= 0.
+        ``None``: the solver's ``max_iter`` for :func:`gradtx.torch.LBFGS`, else 100.
       tolerance_grad: :math:`\tau_g \ge 0` on the largest absolute gradient entry (torch's
-        ``tolerance_grad``).
+        ``tolerance_grad``). ``None``: the solver's for :func:`gradtx.torch.LBFGS`, else 1e-7.
       tolerance_change: :math:`\tau_c \ge 0` on the largest absolute update entry and on
-        the change of the loss (torch's ``tolerance_change``).
+        the change of the loss (torch's ``tolerance_change``). ``None``: the solver's for
+        :func:`gradtx.torch.LBFGS`, else 1e-9.
 
     Returns:
       A :class:`MinimizeResult` (params, value, grad, aux, state, num_steps, converged).
@@ -85,23 +96,23 @@ def minimize(
     Examples:
       >>> def rosenbrock(p):
       ...     return jnp.sum(100 * (p[1:] - p[:-1] ** 2) ** 2 + (1 - p[:-1]) ** 2)
-      >>> result = gradtx.minimize(rosenbrock, jnp.array([-1.2, 1.0]),
-      ...                          gradtx.lbfgs(line_search="strong_wolfe"))
+      >>> result = gradtx.minimize(rosenbrock, jnp.array([-1.2, 1.0]), gradtx.lbfgs())
       >>> result.params.round(3), bool(result.converged)
       (Array([1., 1.], dtype=float32), True)
+      >>> solver = gradtx.torch.LBFGS(max_iter=100, line_search_fn="strong_wolfe")
+      >>> gradtx.minimize(rosenbrock, jnp.array([-1.2, 1.0]), solver).params.round(3)
+      Array([1., 1.], dtype=float32)
 
     .. note::
-       PyTorch: ``LBFGS(lr, max_iter, max_eval, tolerance_grad, tolerance_change,
-       history_size, line_search_fn).step(closure)`` -> ``minimize(fun, params,
-       lbfgs(lr, history_size, line_search_fn, tolerance_change=tc), max_steps=max_iter,
-       tolerance_grad=tg, tolerance_change=tc)``: the same iterates, and ``num_steps ==
-       state["n_iter"]``.
-       There is no ``max_eval``: without a line search torch's default never binds for
-       ``max_iter >= 4`` (use ``max_steps = min(max_iter, max_eval - 1)`` otherwise); with
-       one, each search makes at most 26 evaluations. ``fun`` is evaluated once more than
+       PyTorch: ``opt = LBFGS(params, lr, max_iter, max_eval, tolerance_grad,
+       tolerance_change, history_size, line_search_fn); opt.step(closure)`` ->
+       ``minimize(fun, params, gradtx.torch.LBFGS(lr, max_iter, ...))``: the same iterates,
+       and ``num_steps == state["n_iter"]`` (the loop's rules default to the solver's
+       ``max_iter``, ``tolerance_grad`` and ``tolerance_change``). There is no ``max_eval``
+       stop: without a line search torch's default never binds for ``max_iter >= 4``
+       (use ``max_steps = min(max_iter, max_eval - 1)`` otherwise); with one, each search
+       makes at most ``max_eval - 1`` evaluations. ``fun`` is evaluated once more than
        torch does (after the last step too, so ``value`` and ``grad`` are current).
-       ``tolerance_change`` is given twice because torch also tests the slope of each
-       direction with it, which is the solver's business.
     """
     with _entering("minimize"):
         checks.callable_("fun", fun)
@@ -110,6 +121,10 @@ def minimize(
                 f"minimize: `solver` must be a GradientTransformation, got {type(solver).__name__}."
             )
         checks.boolean("has_aux", has_aux)
+        loop = _loop_defaults(solver)
+        max_steps = loop[0] if max_steps is None else max_steps
+        tolerance_grad = loop[1] if tolerance_grad is None else tolerance_grad
+        tolerance_change = loop[2] if tolerance_change is None else tolerance_change
         checks.integer("max_steps", max_steps, 0)
         checks.non_negative("tolerance_grad", tolerance_grad)
         checks.non_negative("tolerance_change", tolerance_change)

@@ -122,6 +122,7 @@ def add_noise(
             k = None if u is None else next(leaf_keys)  # every non-None leaf takes a key, as in Optax
             z = None
             if tree.is_float(u):
+                u = tree.as_array(u)  # a Python float leaf is a 0-d parameter
                 dtype = tree.compute_dtype(u.dtype)
                 z = jax.random.normal(k, u.shape, dtype, out_sharding=jax.typeof(u).sharding)
             noise.append(z)

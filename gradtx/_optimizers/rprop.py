@@ -1,4 +1,4 @@
-"""Rprop: sign-based steps whose per-coordinate sizes grow and shrink with the gradient's sign."""
+"""Rprop: sign steps whose per-coordinate sizes follow the gradient's sign (Optax's and torch's)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from gradtx._core import checks, tree
 from gradtx._core.base import GradientTransformation, Params, Updates, blame, transformation
 from gradtx._core.combine import chain
+from gradtx._optimizers._common import torch_flags
 from gradtx._transforms.scale import scale
 
 
@@ -28,9 +29,11 @@ def _pair(name: str, value: Any) -> tuple[Any, Any]:
 
 @transformation
 def scale_by_rprop(
-    learning_rate: float = 1e-2,
-    etas: tuple[float, float] = (0.5, 1.2),
-    step_sizes: tuple[float, float] = (1e-6, 50.0),
+    learning_rate: float,
+    eta_minus: float = 0.5,
+    eta_plus: float = 1.2,
+    min_step_size: float = 1e-6,
+    max_step_size: float = 50.0,
 ) -> GradientTransformation:
     r"""Resilient backpropagation: a step of per-coordinate size in the direction of the gradient's sign.
 
@@ -41,23 +44,26 @@ def scale_by_rprop(
 
     .. math::
 
-       f_t = \eta_+ \text{ if } g_t h_{t-1} > 0, \ \eta_- \text{ if } g_t h_{t-1} < 0, \ 1 \text{ else} \\
-       d_t = \mathrm{clip}(f_t d_{t-1}, d_{\min}, d_{\max}), \qquad
-       h_t = 0 \text{ if } g_t h_{t-1} < 0 \text{ else } g_t \\
+       s_t = g_t h_{t-1}, \qquad
+       d_t = \mathrm{clip}(\eta_\pm d_{t-1}, d_{\min}, d_{\max}) \text{ if } s_t \gtrless 0, \
+       d_{t-1} \text{ if } s_t = 0 \\
+       h_t = 0 \text{ if } s_t < 0 \text{ else } g_t, \qquad
        u_t = d_t \operatorname{sign}(h_t), \qquad d_0 = \eta, \ h_0 = 0
 
     Args:
       learning_rate: :math:`\eta \ge 0`, the initial step size of every coordinate (a
         number: Rprop reads it once).
-      etas: :math:`(\eta_-, \eta_+)` with :math:`0 < \eta_- < 1 < \eta_+`.
-      step_sizes: :math:`(d_{\min}, d_{\max})` with :math:`0 \le d_{\min} \le d_{\max}`.
+      eta_minus: :math:`\eta_- \in (0, 1)`, the factor after a sign flip.
+      eta_plus: :math:`\eta_+ > 1`, the factor while the sign holds.
+      min_step_size: :math:`d_{\min} \ge 0`.
+      max_step_size: :math:`d_{\max} \ge d_{\min}`.
 
     Returns:
       A :class:`GradientTransformation` whose state is :class:`ScaleByRpropState`.
 
     Raises:
       ValueError: If the etas or step sizes are out of order, or ``learning_rate < 0``.
-      TypeError: If ``learning_rate`` is a schedule, or ``etas``/``step_sizes`` is not a pair.
+      TypeError: If ``learning_rate`` is a schedule.
 
     Examples:
       >>> tx = gradtx.scale_by_rprop(0.1)
@@ -76,9 +82,9 @@ def scale_by_rprop(
 
     .. note::
        Optax: ``optax.scale_by_rprop(learning_rate, eta_minus, eta_plus, min_step_size,
-       max_step_size)`` keeps the same step sizes but returns the step computed at the
-       *previous* call (its first update is 0), so its trajectory lags torch's by one step;
-       gradtx returns the current step, as torch and the paper do.
+       max_step_size)``, same arguments, defaults and step sizes, but Optax returns the step
+       computed at the *previous* call (its first update is 0), so its trajectory lags by
+       one step; gradtx returns the current step, as torch and the paper do.
     """
     if callable(learning_rate):
         raise TypeError(
@@ -88,14 +94,12 @@ def scale_by_rprop(
             )
         )
     checks.non_negative("learning_rate", learning_rate)
-    eta_minus, eta_plus = _pair("etas", etas)
-    checks.interval("etas[0]", eta_minus, 0.0, 1.0, low_open=True, high_open=True)
-    checks.interval("etas[1]", eta_plus, 1.0, low_open=True)
-    min_step, max_step = _pair("step_sizes", step_sizes)
-    checks.non_negative("step_sizes[0]", min_step)
-    checks.non_negative("step_sizes[1]", max_step)
-    if not isinstance(min_step, jax.core.Tracer):  # A traced bound cannot be compared here.
-        checks.interval("step_sizes[1]", max_step, float(min_step))
+    checks.interval("eta_minus", eta_minus, 0.0, 1.0, low_open=True, high_open=True)
+    checks.interval("eta_plus", eta_plus, 1.0, low_open=True)
+    checks.non_negative("min_step_size", min_step_size)
+    checks.non_negative("max_step_size", max_step_size)
+    if not isinstance(min_step_size, jax.core.Tracer):  # A traced bound cannot be compared here.
+        checks.interval("max_step_size", max_step_size, float(min_step_size))
 
     def init(params: Params) -> ScaleByRpropState:
         return ScaleByRpropState(tree.full_like(params, learning_rate), tree.zeros_like(params))
@@ -108,8 +112,8 @@ def scale_by_rprop(
         def leaf(g, d, h):
             agreement = jnp.sign(g * h)
             flipped = agreement < 0
-            factor = jnp.where(agreement > 0, eta_plus, jnp.where(flipped, eta_minus, 1.0)).astype(d.dtype)
-            d = jnp.clip(d * factor, min_step, max_step)
+            factor = jnp.where(agreement > 0, eta_plus, eta_minus).astype(d.dtype)
+            d = jnp.where(agreement == 0, d, jnp.clip(d * factor, min_step_size, max_step_size))
             h = jnp.where(flipped, jnp.zeros_like(g), g)
             return d * jnp.sign(h), d, h
 
@@ -121,37 +125,34 @@ def scale_by_rprop(
 
 @transformation
 def rprop(
-    learning_rate: float = 1e-2,
-    etas: tuple[float, float] = (0.5, 1.2),
-    step_sizes: tuple[float, float] = (1e-6, 50.0),
-    *,
-    maximize: bool = False,
+    learning_rate: float,
+    eta_minus: float = 0.5,
+    eta_plus: float = 1.2,
+    min_step_size: float = 1e-6,
+    max_step_size: float = 50.0,
 ) -> GradientTransformation:
-    r"""Rprop, as ``torch.optim.Rprop``: full-batch sign descent with adaptive per-coordinate steps.
+    r"""Rprop, as ``optax.rprop`` without its one-step lag: sign descent with adaptive per-coordinate steps.
 
     Meant for full-batch training (the gradient's sign must be reliable); with noisy
     mini-batch gradients the sizes random-walk.
 
     .. math::
 
-       g_t \leftarrow \pm g_t, \qquad p_t = p_{t-1} - d_t \operatorname{sign}(h_t)
+       p_t = p_{t-1} - d_t \operatorname{sign}(h_t)
 
     with the step sizes :math:`d_t` and gradients :math:`h_t` of :func:`scale_by_rprop`.
 
-    Composition: ``chain([scale(-1)], scale_by_rprop(η, etas, step_sizes), scale(-1))``.
+    Composition: ``chain(scale_by_rprop(η, η_-, η_+, d_min, d_max), scale(-1))``.
 
     Args:
       learning_rate: :math:`\eta \ge 0`, the initial step size (a number).
-      etas: :math:`(\eta_-, \eta_+)` with :math:`0 < \eta_- < 1 < \eta_+`.
-      step_sizes: :math:`(d_{\min}, d_{\max})` with :math:`0 \le d_{\min} \le d_{\max}`.
-      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      eta_minus: :math:`\eta_- \in (0, 1)`, the factor after a sign flip.
+      eta_plus: :math:`\eta_+ > 1`, the factor while the sign holds.
+      min_step_size: :math:`d_{\min} \ge 0`.
+      max_step_size: :math:`d_{\max} \ge d_{\min}`.
 
     Returns:
       A :class:`GradientTransformation` (a :func:`chain`).
-
-    Raises:
-      ValueError: If the etas or step sizes are out of order, or ``learning_rate < 0``.
-      TypeError: If ``learning_rate`` is a schedule, or ``etas``/``step_sizes`` is not a pair.
 
     Examples:
       >>> tx = gradtx.rprop(0.1)
@@ -163,13 +164,85 @@ def rprop(
       The RPROP Algorithm <https://doi.org/10.1109/ICNN.1993.298623>`_, 1993.
 
     .. note::
-       PyTorch: ``torch.optim.Rprop(lr, etas, step_sizes, maximize=...)`` -> ``rprop(
-       learning_rate, etas, step_sizes, maximize=...)``, same numbers and defaults. torch
-       reads ``lr`` only when the step sizes are created, so an ``lr_scheduler`` has no
-       effect on it; gradtx takes a number. gradtx also checks ``step_sizes`` (torch does
-       not). Optax: ``optax.rprop(learning_rate, eta_minus, eta_plus, min_step_size,
-       max_step_size)`` returns each step one call late (see :func:`scale_by_rprop`).
+       Optax: ``optax.rprop(learning_rate, eta_minus, eta_plus, min_step_size,
+       max_step_size)``, same arguments and defaults; Optax returns each step one call late
+       (see :func:`scale_by_rprop`), gradtx does not. PyTorch: ``torch.optim.Rprop`` is
+       :func:`gradtx.torch.Rprop`.
+    """
+    return chain(scale_by_rprop(learning_rate, eta_minus, eta_plus, min_step_size, max_step_size), scale(-1.0))
+
+
+@transformation
+def Rprop(  # noqa: N802
+    lr: float = 1e-2,
+    etas: tuple[float, float] = (0.5, 1.2),
+    step_sizes: tuple[float, float] = (1e-6, 50),
+    *,
+    capturable: bool = False,
+    foreach: bool | None = None,
+    maximize: bool = False,
+    differentiable: bool = False,
+) -> GradientTransformation:
+    r"""``torch.optim.Rprop``, with torch's arguments and numbers.
+
+    .. math::
+
+       g_t \leftarrow \pm g_t, \qquad p_t = p_{t-1} - d_t \operatorname{sign}(h_t)
+
+    with the step sizes :math:`d_t` and gradients :math:`h_t` of :func:`scale_by_rprop`
+    started from :math:`d_0 = \mathrm{clip}(\eta, d_{\min}, d_{\max})` (torch clips every
+    step size, also those that do not change).
+
+    Composition: ``chain([scale(-1)], scale_by_rprop(clip(η), etas[0], etas[1],
+    *step_sizes), scale(-1))``.
+
+    Args:
+      lr: :math:`\eta \ge 0`, the initial step size (a number: torch reads it once, so an
+        ``lr_scheduler`` has no effect on Rprop).
+      etas: :math:`(\eta_-, \eta_+)` with :math:`0 < \eta_- < 1 < \eta_+`.
+      step_sizes: :math:`(d_{\min}, d_{\max})` with :math:`0 \le d_{\min} \le d_{\max}`
+        (gradtx checks them; torch does not).
+      capturable: Accepted and ignored (XLA compiles the whole step).
+      foreach: Accepted and ignored (XLA fuses the whole step).
+      maximize: Ascend instead of descend (the gradient's sign is flipped first).
+      differentiable: Accepted and ignored (JAX code is always differentiable).
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`).
+
+    Raises:
+      ValueError: If the etas or step sizes are out of order, or ``lr < 0``.
+      TypeError: If ``lr`` is a schedule, or ``etas``/``step_sizes`` is not a pair.
+
+    Examples:
+      >>> tx = gradtx.torch.Rprop(lr=0.1)
+      >>> tx.update(jnp.array([3.0, -0.5]), tx.init(jnp.zeros(2)))[0]
+      Array([-0.1,  0.1], dtype=float32)
+
+    .. note::
+       PyTorch: ``torch.optim.Rprop(params, lr, etas, step_sizes, maximize=...)`` ->
+       ``gradtx.torch.Rprop(lr, etas, step_sizes, maximize=...)``, same numbers. The Optax
+       door is :func:`gradtx.rprop`.
     """
     checks.boolean("maximize", maximize)
+    torch_flags(capturable=capturable, foreach=foreach, differentiable=differentiable)
+    if callable(lr):
+        raise TypeError(
+            blame(f"`lr` is Rprop's initial step size and must be a number, got the schedule {lr!r}; "
+                  "torch reads it once, so an lr_scheduler has no effect on Rprop")
+        )
+    checks.non_negative("lr", lr)
+    eta_minus, eta_plus = _pair("etas", etas)
+    checks.interval("etas[0]", eta_minus, 0.0, 1.0, low_open=True, high_open=True)
+    checks.interval("etas[1]", eta_plus, 1.0, low_open=True)
+    min_step, max_step = _pair("step_sizes", step_sizes)
+    checks.non_negative("step_sizes[0]", min_step)
+    checks.non_negative("step_sizes[1]", max_step)
+    if not isinstance(min_step, jax.core.Tracer):
+        checks.interval("step_sizes[1]", max_step, float(min_step))
+    if any(isinstance(x, jax.core.Tracer) for x in (lr, min_step, max_step)):
+        start = jnp.clip(lr, min_step, max_step)
+    else:
+        start = min(max(lr, min_step), max_step)
     parts = [scale(-1.0)] if maximize else []
-    return chain(*parts, scale_by_rprop(learning_rate, etas, step_sizes), scale(-1.0))
+    return chain(*parts, scale_by_rprop(start, eta_minus, eta_plus, min_step, max_step), scale(-1.0))

@@ -38,6 +38,7 @@ def _max_over_other_axes(x: jax.Array, axis: int) -> jax.Array:
 def _accumulators(p: Any) -> tuple[jax.Array, ...] | None:
     if not tree.is_float(p):
         return None
+    p = tree.as_array(p)  # a Python float leaf is a 0-d parameter
     if p.ndim == 0:
         return (tree.zeros_like(p),)
     # Zeros shaped (and, under explicit sharding, sharded) like the reduction of `p` to each axis.

@@ -1,4 +1,7 @@
-"""SparseAdam: Adam that moves only the rows a gradient touches (embedding tables)."""
+"""SparseAdam: Adam that moves only the rows a gradient touches (embedding tables).
+
+``sparse_adam`` (Optax has none) and torch's ``SparseAdam``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import jax.numpy as jnp
 
 from gradtx._core import checks, tree
 from gradtx._core.base import GradientTransformation, Params, ScalarOrSchedule, Updates, transformation
-from gradtx._optimizers._common import descent
+from gradtx._optimizers._common import descent, torch_betas
 
 
 class ScaleBySparseAdamState(NamedTuple):
@@ -96,7 +99,8 @@ def scale_by_sparse_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) 
         del params, extra_args
 
         def leaf(g, m, v, count):
-            (count,) = count
+            # Unboxed (and float) when map_unzip probes the rule abstractly on a tree without floats.
+            count = (count[0] if isinstance(count, tuple) else count).astype(jnp.int32)
             touched = _touched_rows(g)
             count = jnp.where(jnp.any(touched), tree.safe_increment(count), count)
             t = jnp.maximum(count, 1)  # t = 0 only when nothing was ever touched (and nothing moves)
@@ -177,3 +181,48 @@ def sparse_adam(
     checks.learning_rate(learning_rate)
     checks.boolean("maximize", maximize)
     return descent(scale_by_sparse_adam(b1, b2, eps), learning_rate, maximize=maximize)
+
+
+# ------------------------------------------------------------------ torch.optim's dialect
+
+
+@transformation(needs_leaves=True)
+def SparseAdam(  # noqa: N802
+    lr: ScalarOrSchedule = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    maximize: bool = False,
+) -> GradientTransformation:
+    r"""``torch.optim.SparseAdam``: its arguments (without ``params``), defaults and numbers.
+
+    :func:`sparse_adam` with torch's argument names: Adam applied to the rows of each leaf
+    that the gradient touches (see :func:`scale_by_sparse_adam`).
+
+    Composition: ``chain([scale(-1)], scale_by_sparse_adam(β1, β2, ε), scale_by_learning_rate(η))``.
+
+    Args:
+      lr: :math:`\eta \ge 0`, a number or a schedule.
+      betas: :math:`(\beta_1, \beta_2)`, each in [0, 1).
+      eps: :math:`\epsilon > 0`.
+      maximize: Ascend instead of descend.
+
+    Returns:
+      A :class:`GradientTransformation` (a :func:`chain`).
+
+    Examples:
+      >>> tx = gradtx.torch.SparseAdam(lr=1e-3)
+      >>> grad = jnp.zeros((2, 2)).at[0].set(jnp.array([0.5, 0.0]))  # only row 0 was looked up
+      >>> tx.update(grad, tx.init(jnp.zeros((2, 2))))[0].round(6)
+      Array([[-0.001, -0.   ],
+             [-0.   , -0.   ]], dtype=float32)
+
+    .. note::
+       PyTorch: ``torch.optim.SparseAdam(params, ...)`` -> ``gradtx.torch.SparseAdam(...)``,
+       same arguments. gradtx takes the dense gradients JAX computes and treats the rows
+       with a non-zero entry as the ones torch's sparse gradient stores (see
+       :func:`sparse_adam`); torch rejects ``lr=0``, gradtx allows it. Optax has no SparseAdam.
+    """
+    checks.learning_rate(lr, "lr")
+    checks.boolean("maximize", maximize)
+    b1, b2 = torch_betas(betas)
+    return sparse_adam(lr, b1, b2, eps, maximize=maximize)

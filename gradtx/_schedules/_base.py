@@ -103,7 +103,10 @@ def schedule_factory(factory: F) -> F:
     :class:`RecordedSchedule`. The rule receives the count as normalised by
     :func:`as_count` and may return any array broadcastable to the count's shape.
     """
-    signature = inspect.signature(factory)
+    try:  # Evaluated annotations (not strings), for tools that read inspect.signature.
+        signature = inspect.signature(factory, eval_str=True)
+    except (NameError, TypeError):
+        signature = inspect.signature(factory)
 
     @functools.wraps(factory)
     def build(*args: Any, **kwargs: Any) -> RecordedSchedule:
@@ -118,6 +121,7 @@ def schedule_factory(factory: F) -> F:
             key = None
         return RecordedSchedule(rule, name, key)
 
+    build.__signature__ = signature  # type: ignore[attr-defined]
     return build  # type: ignore[return-value]
 
 

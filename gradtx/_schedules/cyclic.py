@@ -21,6 +21,7 @@ from gradtx._schedules._base import (
     schedule_factory,
     steps,
 )
+from gradtx._schedules.factor import call_user
 
 
 @schedule_factory
@@ -31,6 +32,9 @@ def cyclic_schedule(
     step_size_down: int | None = None,
     mode: str = "triangular",
     gamma: float = 1.0,
+    *,
+    scale_fn: Callable[[jax.Array], Any] | None = None,
+    scale_mode: str = "cycle",
 ) -> Schedule:
     r"""Cycle linearly between ``base_lr`` and ``max_lr`` (torch ``CyclicLR``).
 
@@ -54,6 +58,10 @@ def cyclic_schedule(
       step_size_down: The falling steps :math:`d \ge 0`; ``None`` for ``step_size_up``.
       mode: ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
       gamma: The factor :math:`\gamma \ge 0` per step of ``"exp_range"``.
+      scale_fn: A custom amplitude :math:`a` in place of ``mode``'s (torch's ``scale_fn``):
+        a jax-traceable function of an integer array, given the 1-based cycle number
+        :math:`c + 1` (``scale_mode="cycle"``) or the step :math:`k` (``"iterations"``).
+      scale_mode: ``"cycle"`` or ``"iterations"``: what ``scale_fn`` is given.
 
     Returns:
       A schedule ``count -> value``.
@@ -76,9 +84,10 @@ def cyclic_schedule(
        gamma)`` -> ``cyclic_schedule(base_lr, max_lr, step_size_up, step_size_down, mode,
        gamma)`` for the learning rate, and ``cyclic_schedule(max_momentum, base_momentum,
        ...)`` (same steps, mode and gamma) for the momentum it cycles when
-       ``cycle_momentum=True`` (torch's defaults: 0.8 and 0.9). A custom ``scale_fn`` is not
-       offered: write the schedule as a function instead. torch accepts fractional step
-       sizes; gradtx asks for integers.
+       ``cycle_momentum=True`` (torch's defaults: 0.8 and 0.9); torch's ``scale_fn`` and
+       ``scale_mode`` are the keyword arguments of the same names (``scale_fn`` must accept
+       arrays). :func:`gradtx.torch.lr_scheduler.CyclicLR` does all this from torch's own
+       call. torch accepts fractional step sizes; gradtx asks for integers.
     """
     real("base_lr", base_lr)
     real("max_lr", max_lr)
@@ -88,13 +97,18 @@ def cyclic_schedule(
     steps("step_size_down", down, 0)
     checks.one_of("mode", mode, ("triangular", "triangular2", "exp_range"))
     checks.non_negative("gamma", gamma)
+    if scale_fn is not None:
+        checks.callable_("scale_fn", scale_fn)
+    checks.one_of("scale_mode", scale_mode, ("cycle", "iterations"))
     period = up + down
 
     def schedule(count: jax.Array) -> jax.Array:
         cycle = jnp.floor_divide(count, period)
         rest = count - cycle * period
         height = jnp.where(rest <= up, ratio(rest, up), ratio(period - rest, max(down, 1)))
-        if mode == "triangular":
+        if scale_fn is not None:
+            amplitude = call_user(scale_fn, cycle + 1 if scale_mode == "cycle" else count)
+        elif mode == "triangular":
             amplitude = as_float(1.0)
         elif mode == "triangular2":
             amplitude = power(0.5, cycle)

@@ -7,7 +7,15 @@ import jax.numpy as jnp
 
 from gradtx._core import checks
 from gradtx._core.base import Schedule
-from gradtx._schedules._base import as_float, float_dtype, power, real, schedule_factory, steps
+from gradtx._schedules._base import (
+    MAX_STEPS,
+    as_float,
+    float_dtype,
+    power,
+    real,
+    schedule_factory,
+    steps,
+)
 
 
 @schedule_factory
@@ -63,8 +71,10 @@ def exponential_decay(
 
     Args:
       init_value: The value :math:`v_0` up to step :math:`k_0` (any real number).
-      transition_steps: The number :math:`n \ge 1` of steps per factor :math:`r`.
-      decay_rate: The factor :math:`r > 0` per ``transition_steps`` steps.
+      transition_steps: The number :math:`n` of steps per factor :math:`r`. ``n <= 0``
+        gives the constant schedule ``init_value`` (as in Optax).
+      decay_rate: The factor :math:`r \ge 0` per ``transition_steps`` steps. ``r == 0``
+        gives the constant schedule ``init_value`` (as in Optax).
       transition_begin: The step :math:`k_0 \ge 0` where the decay starts.
       staircase: Decay in whole periods (a staircase) instead of continuously.
       end_value: A bound :math:`v_{\text{end}}` the value does not pass; ``None`` for none.
@@ -73,7 +83,7 @@ def exponential_decay(
       A schedule ``count -> value``.
 
     Raises:
-      ValueError: If ``transition_steps < 1``, ``decay_rate <= 0`` or ``transition_begin < 0``.
+      ValueError: If ``decay_rate < 0`` or ``transition_begin < 0``.
 
     Examples:
       >>> s = gradtx.exponential_decay(1.0, transition_steps=2, decay_rate=0.5)
@@ -81,17 +91,21 @@ def exponential_decay(
       [1.0, 0.7071, 0.5, 0.3536, 0.25]
 
     .. note::
-       Optax: ``optax.exponential_decay``, same arguments and values. Where Optax logs a
-       message and returns a constant schedule (``transition_steps <= 0``,
-       ``decay_rate == 0``) or replaces a negative ``transition_begin`` by 0, gradtx raises.
+       Optax: ``optax.exponential_decay``, same arguments and values, including the two
+       cases where Optax returns the constant ``init_value`` (``transition_steps <= 0``
+       and ``decay_rate == 0``; Optax logs them at INFO level, gradtx documents them here).
+       Where Optax replaces a negative ``transition_begin`` by 0 (silently moving the
+       decay) or computes NaN from a negative ``decay_rate``, gradtx raises.
     """
     real("init_value", init_value)
-    steps("transition_steps", transition_steps, 1)
-    checks.positive("decay_rate", decay_rate)
+    steps("transition_steps", transition_steps, -MAX_STEPS)
+    checks.non_negative("decay_rate", decay_rate)
     steps("transition_begin", transition_begin)
     checks.boolean("staircase", staircase)
     if end_value is not None:
         real("end_value", end_value)
+    if transition_steps <= 0 or decay_rate == 0:  # Optax's rule: a constant schedule.
+        return lambda count: as_float(init_value)
 
     def schedule(count: jax.Array) -> jax.Array:
         elapsed = count - transition_begin

@@ -7,7 +7,16 @@ import jax.numpy as jnp
 
 from gradtx._core import checks
 from gradtx._core.base import Schedule
-from gradtx._schedules._base import as_float, clipped_fraction, linear, ratio, real, schedule_factory, steps
+from gradtx._schedules._base import (
+    MAX_STEPS,
+    as_float,
+    clipped_fraction,
+    linear,
+    ratio,
+    real,
+    schedule_factory,
+    steps,
+)
 
 
 @schedule_factory
@@ -25,14 +34,15 @@ def polynomial_schedule(
       init_value: The value :math:`v_0` up to step :math:`k_0` (any real number).
       end_value: The value :math:`v_{\text{end}}` from step :math:`k_0 + n` on.
       power: The exponent :math:`p \ge 0` (1 is linear).
-      transition_steps: The length :math:`n \ge 1` of the transition, in steps.
+      transition_steps: The length :math:`n` of the transition, in steps. ``n <= 0``
+        gives the constant schedule ``init_value`` (as in Optax).
       transition_begin: The step :math:`k_0 \ge 0` where the transition starts.
 
     Returns:
       A schedule ``count -> value``; exactly ``end_value`` from step :math:`k_0 + n` on.
 
     Raises:
-      ValueError: If ``power < 0``, ``transition_steps < 1`` or ``transition_begin < 0``.
+      ValueError: If ``power < 0`` or ``transition_begin < 0``.
 
     Examples:
       >>> s = gradtx.polynomial_schedule(1.0, 0.0, power=2, transition_steps=4)
@@ -42,17 +52,21 @@ def polynomial_schedule(
     .. note::
        PyTorch: ``PolynomialLR(optimizer(lr=v0), total_iters, power)`` ->
        ``polynomial_schedule(v0, 0.0, power, total_iters)``, same values.
-       Optax: ``optax.polynomial_schedule``, same arguments and values. Where Optax logs a
-       message and returns a constant schedule (``transition_steps <= 0``) or replaces a
-       negative ``transition_begin`` by 0, gradtx raises. The fraction :math:`f` is computed
+       Optax: ``optax.polynomial_schedule``, same arguments and values, including
+       ``transition_steps <= 0``: a constant ``init_value`` (Optax logs this at INFO level;
+       gradtx documents it here and logs nothing). Where Optax logs and replaces a negative
+       ``transition_begin`` by 0, gradtx raises: the clamp would silently change when the
+       transition happens. The fraction :math:`f` is computed
        from the integer number of remaining steps, so it is never negative and a fractional
        power at the end is exactly 0, never NaN.
     """
     real("init_value", init_value)
     real("end_value", end_value)
     checks.non_negative("power", power)
-    steps("transition_steps", transition_steps, 1)
+    steps("transition_steps", transition_steps, -MAX_STEPS)
     steps("transition_begin", transition_begin)
+    if transition_steps <= 0:  # Optax's rule: no transition, the value stays at init_value.
+        return lambda count: as_float(init_value)
 
     def schedule(count: jax.Array) -> jax.Array:
         remaining = transition_steps - jnp.clip(count - transition_begin, 0, transition_steps)
@@ -79,23 +93,25 @@ def linear_schedule(
     Args:
       init_value: The value :math:`v_0` up to step :math:`k_0` (any real number).
       end_value: The value :math:`v_{\text{end}}` from step :math:`k_0 + n` on.
-      transition_steps: The length :math:`n \ge 1` of the transition, in steps.
+      transition_steps: The length :math:`n` of the transition, in steps. ``n <= 0``
+        gives the constant schedule ``init_value`` (as in Optax).
       transition_begin: The step :math:`k_0 \ge 0` where the transition starts.
 
     Returns:
       A schedule ``count -> value``.
 
     Raises:
-      ValueError: If ``transition_steps < 1`` or ``transition_begin < 0``.
+      ValueError: If ``transition_begin < 0``.
 
     Examples:
       >>> gradtx.linear_schedule(0.0, 1.0, transition_steps=4)(jnp.arange(6))
       Array([0.  , 0.25, 0.5 , 0.75, 1.  , 1.  ], dtype=float32)
 
     .. note::
-       Optax: ``optax.linear_schedule``, same arguments and values. Where Optax logs a
-       message and returns the constant ``init_value`` (``transition_steps <= 0``), gradtx
-       raises; use :func:`constant_schedule`. PyTorch: ``LinearLR`` is
+       Optax: ``optax.linear_schedule``, same arguments and values, including
+       ``transition_steps <= 0``: the constant ``init_value``, never ``end_value`` (Optax
+       logs this at INFO level). A negative ``transition_begin`` raises (see
+       :func:`polynomial_schedule`). PyTorch: ``LinearLR`` is
        :func:`linear_factor_schedule`.
     """
     return polynomial_schedule(init_value, end_value, 1, transition_steps, transition_begin)

@@ -136,15 +136,16 @@ def piecewise_constant_schedule(
 
     Args:
       init_value: The value :math:`v_0` before the first boundary (any real number).
-      boundaries_and_scales: ``{b_i: c_i}``, steps :math:`b_i \ge 0` (any order) to scales
-        :math:`c_i \ge 0`. ``None`` or ``{}`` gives a constant.
+      boundaries_and_scales: ``{b_i: c_i}``, integer steps :math:`b_i` (any order; a
+        negative one applies from step 0) to scales :math:`c_i \ge 0`. ``None`` or ``{}``
+        gives a constant.
 
     Returns:
       A schedule ``count -> value``.
 
     Raises:
       TypeError: If ``boundaries_and_scales`` is not a mapping of integers to numbers.
-      ValueError: If a boundary or a scale is negative.
+      ValueError: If a scale is negative.
 
     Examples:
       >>> s = gradtx.piecewise_constant_schedule(1.0, {2: 0.5, 4: 0.1})
@@ -153,8 +154,8 @@ def piecewise_constant_schedule(
 
     .. note::
        Optax: ``optax.piecewise_constant_schedule(init_value, boundaries_and_scales)``, same
-       arguments and values (the scale of a boundary applies from that step on). gradtx also
-       rejects negative boundaries.
+       arguments and values (the scale of a boundary applies from that step on, a negative
+       boundary's from step 0).
     """
     real("init_value", init_value)
     table = {} if boundaries_and_scales is None else boundaries_and_scales
@@ -168,9 +169,12 @@ def piecewise_constant_schedule(
     for b, c in table.items():
         if isinstance(b, bool) or not isinstance(b, numbers.Integral):
             raise TypeError(blame(f"`boundaries_and_scales` keys must be integer steps, got the key {b!r}"))
-        if not 0 <= b <= MAX_STEPS:
+        if not -MAX_STEPS <= b <= MAX_STEPS:
             raise ValueError(
-                blame(f"`boundaries_and_scales` keys must be steps in [0, 2**31 - 1], got the key {b!r}")
+                blame(
+                    "`boundaries_and_scales` keys must be steps in [-(2**31 - 1), 2**31 - 1], "
+                    f"got the key {b!r}"
+                )
             )
         checks.non_negative(f"boundaries_and_scales[{b!r}]", c)
     bounds = sorted(table)

@@ -53,7 +53,8 @@ def warmup_constant_schedule(init_value: float, peak_value: float, warmup_steps:
     .. note::
        Optax: ``optax.warmup_constant_schedule``, same arguments and values, except with
        ``warmup_steps=0``: Optax then stays at ``init_value`` forever (its linear schedule
-       falls back to a constant), gradtx is ``peak_value`` from step 0.
+       falls back to a constant, so "no warm-up" never reaches the peak: a defect), gradtx
+       is ``peak_value`` from step 0.
     """
     real("init_value", init_value)
     real("peak_value", peak_value)
@@ -64,11 +65,16 @@ def warmup_constant_schedule(init_value: float, peak_value: float, warmup_steps:
 
 
 def _cosine_to(start: float, end: float, length: int, exponent: float) -> Callable[[jax.Array], jax.Array]:
-    """Half a cosine (raised to ``exponent``) from ``start`` to ``end`` in ``length`` steps, then ``end``."""
+    """Half a cosine (raised to ``exponent``) from ``start`` to ``end`` in ``length`` steps, then ``end``.
+
+    A zero ``start`` stays at 0, as Optax's ``start * ((1 - end / start) c + end / start)``
+    with its ``alpha = 0`` for a zero peak.
+    """
 
     def rule(count: jax.Array) -> jax.Array:
         weight = jnp.power(cosine_weight(clipped_fraction(count, 0, length)), as_float(exponent))
-        return as_float(end) + (as_float(start) - as_float(end)) * weight
+        stop = jnp.where(as_float(start) == 0, 0.0, as_float(end))
+        return stop + (as_float(start) - stop) * weight
 
     return rule
 
@@ -113,10 +119,10 @@ def warmup_cosine_decay_schedule(
 
     .. note::
        Optax: ``optax.warmup_cosine_decay_schedule``, same arguments and values. Optax writes
-       the decay as ``peak * ((1 - alpha) c + alpha)`` with ``alpha = end / peak`` (and
-       ``alpha = 0`` when ``peak_value == 0``, so it then ignores ``end_value``); gradtx
-       writes it as ``end + (peak - end) c``, equal to rounding, and honours ``end_value``
-       for a zero peak too.
+       the decay as ``peak * ((1 - alpha) c + alpha)`` with ``alpha = end / peak``; gradtx
+       writes it as ``end + (peak - end) c``, equal to rounding and exact at both ends. As
+       in Optax, a zero ``peak_value`` ignores ``end_value`` (Optax then sets ``alpha = 0``):
+       the value is 0 from the end of the warm-up on.
     """
     real("init_value", init_value)
     real("peak_value", peak_value)

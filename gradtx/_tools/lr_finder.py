@@ -18,7 +18,7 @@ from gradtx._core.update import apply_updates
 from gradtx._optimizers.minimize import _float_grads
 from gradtx._transforms.hyperparams import inject_hyperparams, set_hyperparams
 
-_SWEPT = "learning_rate"
+_SWEPT = ("learning_rate", "lr")  # the injected names lr_finder sweeps, tried in order
 
 
 class LrFinderResult(NamedTuple):
@@ -48,17 +48,21 @@ def _factory_argument(factory: Callable[..., Any]) -> str:
 def _swept_transformation(tx: Any, params: Params, min_lr: float) -> tuple[GradientTransformation, str]:
     """A transformation whose state holds the learning rate as an injected hyperparameter, and its name."""
     if isinstance(tx, GradientTransformation):
-        try:
-            jax.eval_shape(lambda p: set_hyperparams(tx.init(p), **{_SWEPT: min_lr}), params)
-        except ValueError as error:
-            raise ValueError(
-                blame(
-                    f"`tx` must be a factory such as gradtx.adam, or hold a `{_SWEPT}` injected with "
-                    f"gradtx.inject_hyperparams(factory)(learning_rate=<a number>); {tx!r} does not "
-                    f"({str(error).rstrip('.')})"
-                )
-            ) from None
-        return tx, _SWEPT
+        errors: list[ValueError] = []
+        for name in _SWEPT:  # Optax's name, then torch's (gradtx.torch optimizers)
+            try:
+                jax.eval_shape(lambda p, name=name: set_hyperparams(tx.init(p), **{name: min_lr}), params)
+            except ValueError as e:
+                errors.append(e)
+            else:
+                return tx, name
+        error = errors[0]  # what went wrong with `learning_rate`
+        raise ValueError(
+            blame(
+                "`tx` must be a factory such as gradtx.adam, or hold a `learning_rate` injected (or torch's "
+                f"`lr`) with gradtx.inject_hyperparams(factory)(...); {tx!r} does not ({str(error).rstrip('.')})"
+            )
+        ) from None
     if not callable(tx):
         raise TypeError(
             blame(
@@ -301,7 +305,7 @@ def lr_finder(
             raise ValueError(blame(f"`max_lr` must be > `min_lr`, got min_lr={min_lr!r}, max_lr={max_lr!r}"))
         checks.integer("num_steps", num_steps, 3)
         checks.decay_rate("smoothing", smoothing)
-        checks.interval("diverge_factor", diverge_factor, 1.0)
+        checks.interval("diverge_factor", diverge_factor, 1.0, allow_inf=True)
         if skip_start is None:
             skip_start = _warmup(smoothing)
         checks.integer("skip_start", skip_start, 0)

@@ -42,10 +42,9 @@ class LookaheadState(NamedTuple):
 
 @transformation
 def lookahead(
-    fast: GradientTransformation,
+    fast_optimizer: GradientTransformation,
     sync_period: int,
     slow_step_size: float | jax.Array,
-    *,
     reset_state: bool = False,
 ) -> GradientTransformation:
     r"""Lookahead: take ``sync_period`` fast steps, then move slow weights part of the way there.
@@ -63,7 +62,7 @@ def lookahead(
     where :math:`u` is the fast optimizer's update and :math:`\phi` the slow weights.
 
     Args:
-      fast: The fast (inner) optimizer.
+      fast_optimizer: The fast (inner) optimizer.
       sync_period: :math:`k \ge 1`, fast steps per synchronization. A Python int.
       slow_step_size: :math:`\alpha \in [0, 1]`, how far the slow weights move toward the
         fast ones (1 makes Lookahead the fast optimizer alone).
@@ -98,7 +97,7 @@ def lookahead(
        ``params.slow``; the numbers are the same. As in Optax, the updates must be applied
        unchanged (chain nothing after ``lookahead``). PyTorch has no equivalent.
     """
-    fast = _check_transform("lookahead", "`fast`", fast)
+    fast = _check_transform("lookahead", "`fast_optimizer`", fast_optimizer)
     checks.integer("sync_period", sync_period, minimum=1)
     checks.interval("slow_step_size", slow_step_size, 0.0, 1.0)
     checks.boolean("reset_state", reset_state)

@@ -219,7 +219,7 @@ def _check_axis(axis: Any) -> None:
 
 @transformation(needs_leaves=True)
 def adaptive_grad_clip(
-    clipping: float | jax.Array, eps: float | jax.Array = 1e-3, *, axis: int | tuple[int, ...] | None = None
+    clipping: float | jax.Array, eps: float | jax.Array = 1e-3, axis: int | tuple[int, ...] | None = None
 ) -> GradientTransformation:
     r"""Adaptive gradient clipping (AGC): clip each unit's update relative to its weights' norm.
 

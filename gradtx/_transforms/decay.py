@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 
 from gradtx._core import checks, tree
-from gradtx._core.base import EmptyState, GradientTransformation, Params, Updates, identity, transformation
+from gradtx._core.base import (
+    EmptyState,
+    GradientTransformation,
+    Params,
+    ScalarOrSchedule,
+    Updates,
+    identity,
+    transformation,
+)
 from gradtx._core.combine import masked
 from gradtx._core.paths import Mask
 
 
+class AddDecayedWeightsState(NamedTuple):
+    """State of :func:`add_decayed_weights` with a scheduled weight decay."""
+
+    count: jax.Array  # int32[]: updates applied so far, the argument of the schedule
+
+
 @transformation
-def add_decayed_weights(weight_decay: float | jax.Array = 0.0, *, mask: Mask | None = None) -> GradientTransformation:
-    r"""Add the params times a constant to the updates: :math:`u \leftarrow u + \lambda p`.
+def add_decayed_weights(weight_decay: ScalarOrSchedule = 0.0, mask: Mask | None = None) -> GradientTransformation:
+    r"""Add the params times a constant to the updates: :math:`u \leftarrow u + \lambda_t p`.
 
     Chained *before* a scaling such as :func:`scale_by_adam` it is an L2 penalty (torch's
     ``Adam(weight_decay=...)``); chained *after* it and before the learning rate it is
@@ -22,12 +36,15 @@ def add_decayed_weights(weight_decay: float | jax.Array = 0.0, *, mask: Mask | N
     :math:`\lambda p` too.
 
     Args:
-      weight_decay: :math:`\lambda \ge 0`. Zero makes this the identity (no params needed).
+      weight_decay: :math:`\lambda \ge 0`, a number or a schedule ``count -> rate`` (the
+        first update uses ``schedule(0)``). A constant zero makes this the identity (no
+        params needed).
       mask: Which leaves to decay: a bool tree, a callable ``params -> bool tree`` or path
         patterns (see :func:`masked`). ``None`` decays every leaf.
 
     Returns:
-      A :class:`GradientTransformation` that keeps no state.
+      A :class:`GradientTransformation` that keeps no state, or
+      :class:`AddDecayedWeightsState` when ``weight_decay`` is a schedule.
 
     Raises:
       ValueError: If ``weight_decay < 0``; in ``update``, if ``params`` is not given.
@@ -36,21 +53,30 @@ def add_decayed_weights(weight_decay: float | jax.Array = 0.0, *, mask: Mask | N
       >>> tx = gradtx.add_decayed_weights(0.1)
       >>> tx.update(jnp.zeros(2), tx.init(None), params=jnp.ones(2))[0]
       Array([0.1, 0.1], dtype=float32)
+
+    .. note::
+       Optax: ``optax.add_decayed_weights(weight_decay, mask)``, same arguments and numbers
+       (Optax calls the scheduled state ``WeightDecaySchedule``).
     """
-    checks.non_negative("weight_decay", weight_decay)
+    checks.learning_rate(weight_decay, "weight_decay")
     if checks.is_static_zero(weight_decay):
         return identity()
+    scheduled = callable(weight_decay)
 
-    def init(params: Params) -> EmptyState:
-        del params
-        return EmptyState()
+    def init(params: Params) -> EmptyState | AddDecayedWeightsState:
+        return AddDecayedWeightsState(tree.zero_count(params)) if scheduled else EmptyState()
 
     def update(
-        updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
-    ) -> tuple[Updates, EmptyState]:
+        updates: Updates, state: EmptyState | AddDecayedWeightsState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, EmptyState | AddDecayedWeightsState]:
         del extra_args
         checks.params_given(params, "weight decay")
-        return tree.map_float(lambda u, p: u + weight_decay * p, updates, params), state
+        if scheduled:
+            rate = tree.weak(checks.schedule_value("weight_decay", weight_decay(state.count)))
+            state = AddDecayedWeightsState(tree.safe_increment(state.count))
+        else:
+            rate = weight_decay
+        return tree.map_float(lambda u, p: u + rate * p, updates, params), state
 
     tx = GradientTransformation(init, update)
     return tx if mask is None else masked(tx, mask)

@@ -19,7 +19,7 @@ class FreezeState(NamedTuple):
 
 
 @transformation(needs_leaves=True)
-def freeze(mask: Mask, inner: GradientTransformation | None = None) -> GradientTransformation:
+def freeze(mask: Mask, *, inner: GradientTransformation | None = None) -> GradientTransformation:
     r"""Give the leaves selected by ``mask`` zero updates, and optimize the others with ``inner``.
 
     Frozen leaves keep their values and cost no optimizer state: ``inner`` is built on a
@@ -45,10 +45,10 @@ def freeze(mask: Mask, inner: GradientTransformation | None = None) -> GradientT
 
     Examples:
       >>> params = {"backbone": jnp.ones(3), "head": jnp.ones(2)}
-      >>> tx = gradtx.freeze("backbone", gradtx.sgd(0.1, momentum=0.9))
+      >>> tx = gradtx.freeze("backbone", inner=gradtx.sgd(0.1, momentum=0.9))
       >>> state = tx.init(params)
-      >>> [leaf.shape for leaf in jax.tree.leaves(state)]  # the momentum count and the head's buffer
-      [(), (2,)]
+      >>> [leaf.shape for leaf in jax.tree.leaves(state)]  # the head's momentum buffer only
+      [(2,)]
       >>> tx.update(params, state)[0]
       {'backbone': Array([0., 0., 0.], dtype=float32), 'head': Array([-0.1, -0.1], dtype=float32)}
 

@@ -1,7 +1,5 @@
 """Hyperparameters that live in the state: read, changed or scheduled at run time."""
 
-from __future__ import annotations
-
 import functools
 import inspect
 import numbers
@@ -14,12 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-# JAX has no public way to mark a traced value as weakly typed; this is the cast that
-# `jnp.asarray(python_float)` itself uses.
-from jax._src.lax.lax import _convert_element_type
-
 from gradtx._core import checks, tree
-from gradtx._core.base import GradientTransformation, Params, State, Updates, transformation
+from gradtx._core.base import GradientTransformation, Params, State, Updates, transformation, unwrap_variables
 
 
 class InjectHyperparamsState(NamedTuple):
@@ -31,15 +25,9 @@ class InjectHyperparamsState(NamedTuple):
     inner_state: State  # the state of the wrapped transformation
 
 
-def _storage_dtype() -> np.dtype:
-    """float32, or float64 when ``jax_enable_x64`` is on; never the params' dtype."""
-    return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64))
-
-
-def _weak(value: Any) -> jax.Array:
-    """The stored value as a weakly typed scalar: it combines with an array like a Python float."""
-    value = jnp.asarray(value)
-    return _convert_element_type(value, value.dtype, weak_type=True)
+def _storage_dtype(hyperparam_dtype: Any = None) -> np.dtype:
+    """``hyperparam_dtype``, else float32 (float64 when ``jax_enable_x64`` is on); never the params' dtype."""
+    return np.dtype(jax.dtypes.canonicalize_dtype(jnp.float64 if hyperparam_dtype is None else hyperparam_dtype))
 
 
 def _admits_float(annotation: Any) -> bool:
@@ -92,11 +80,11 @@ def _split(
     return constants, schedules
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # Bounded: a program that makes factories in a loop does not leak.
 def _injected(
-    factory: Callable[..., GradientTransformation], static_args: frozenset[str]
+    factory: Callable[..., GradientTransformation], static_args: frozenset[str], hyperparam_dtype: Any
 ) -> Callable[..., GradientTransformation]:
-    """The recorded factory ``inject_hyperparams(factory)``; one per (factory, static_args), so equal."""
+    """The recorded factory ``inject_hyperparams(factory)``; one per arguments, so equal (shared jit caches)."""
     signature = inspect.signature(factory)
     numeric = _numeric_parameters(factory)
 
@@ -114,7 +102,7 @@ def _injected(
 
         def make(values: Mapping[str, jax.Array]) -> GradientTransformation:
             arguments = dict(bound.arguments)
-            arguments.update({name: _weak(values[name]) for name in names})
+            arguments.update({name: tree.weak(values[name]) for name in names})
             call = inspect.BoundArguments(signature, arguments)  # type: ignore[arg-type]
             return factory(*call.args, **call.kwargs)
 
@@ -122,7 +110,7 @@ def _injected(
             return {name: jnp.asarray(s(count), dtype) for name, s in schedules.items()}
 
         def init(params: Params) -> InjectHyperparamsState:
-            dtype = _storage_dtype()
+            dtype = _storage_dtype(hyperparam_dtype)
             count = tree.zero_count(params)
             hyperparams = {
                 name: tree.replicated_like(params, jnp.asarray(constants[name], dtype))
@@ -135,7 +123,7 @@ def _injected(
         def update(
             updates: Updates, state: InjectHyperparamsState, params: Params | None = None, **extra_args: Any
         ) -> tuple[Updates, InjectHyperparamsState]:
-            dtype = _storage_dtype()
+            dtype = _storage_dtype(hyperparam_dtype)
             values = {**state.hyperparams, **scheduled_at(state.count, dtype)}
             updates, inner_state = make(values).update(updates, state.inner_state, params, **extra_args)
             count = tree.safe_increment(state.count)
@@ -152,7 +140,9 @@ def _injected(
 
 
 def inject_hyperparams(
-    factory: Callable[..., GradientTransformation], static_args: str | Iterable[str] = ()
+    inner_factory: Callable[..., GradientTransformation],
+    static_args: str | Iterable[str] = (),
+    hyperparam_dtype: Any = None,
 ) -> Callable[..., GradientTransformation]:
     r"""Keep a factory's numeric hyperparameters in the state, to read, change or schedule them.
 
@@ -177,8 +167,11 @@ def inject_hyperparams(
     decay): pass it explicitly (``momentum=0.0``) to make it adjustable.
 
     Args:
-      factory: A function returning a :class:`GradientTransformation`, e.g. :func:`adam`.
+      inner_factory: A function returning a :class:`GradientTransformation`, e.g. :func:`adam`.
       static_args: Names of arguments never injected (a name or an iterable of names).
+      hyperparam_dtype: The dtype the values are stored in. ``None`` (the default) stores
+        them in float32, or float64 under ``jax_enable_x64`` (Optax's ``None`` means the
+        params' dtype, see the note).
 
     Returns:
       A factory with the signature of ``factory`` whose transformations have the state
@@ -216,21 +209,24 @@ def inject_hyperparams(
        creates its buffer at the first step with momentum on; here it holds the previous
        gradient by then.
 
-       Optax: ``optax.inject_hyperparams(factory, static_args, hyperparam_dtype)``;
-       gradtx stores schedule values separately (``scheduled``) and refuses to set them.
+       Optax: ``optax.inject_hyperparams(inner_factory, static_args, hyperparam_dtype)``,
+       same arguments; gradtx stores schedule values separately (``scheduled``) and refuses
+       to set them, and ``hyperparam_dtype=None`` means float32, not the params' dtype.
     """
+    factory = inner_factory
     static = frozenset([static_args] if isinstance(static_args, str) else static_args)
+    checks.dtype_or_none("hyperparam_dtype", hyperparam_dtype)
     try:
         parameters = inspect.signature(factory).parameters
     except (TypeError, ValueError):
-        raise TypeError(f"inject_hyperparams: `factory` must be a function, got {factory!r}.") from None
+        raise TypeError(f"inject_hyperparams: `inner_factory` must be a function, got {factory!r}.") from None
     unknown = sorted(static - set(parameters))
     if unknown:
         raise ValueError(
             f"inject_hyperparams: `static_args` names {unknown}, which "
             f"{getattr(factory, '__name__', 'the factory')} does not take; it takes {list(parameters)}."
         )
-    return _injected(factory, static)
+    return _injected(factory, static, None if hyperparam_dtype is None else np.dtype(hyperparam_dtype))
 
 
 def _is_injected(x: Any) -> bool:
@@ -280,7 +276,7 @@ def get_hyperparams(state: State) -> dict[str, jax.Array]:
       {'b1': Array(0.9, dtype=float32), 'b2': Array(0.999, dtype=float32),
        'eps': Array(1.e-08, dtype=float32), 'learning_rate': Array(0.1, dtype=float32)}
     """
-    states = _injected_states(state)
+    states = _injected_states(unwrap_variables(state))
     if not states:
         raise ValueError(f"get_hyperparams: {_no_injection()}")
     values: dict[str, jax.Array] = {}
@@ -330,7 +326,13 @@ def set_hyperparams(state: State, **new: Any) -> State:
       >>> state = gradtx.set_hyperparams(tx.init(jnp.zeros(2)), learning_rate=0.01, b1=0.5)
       >>> gradtx.get_hyperparams(state)["learning_rate"]
       Array(0.01, dtype=float32)
+
+    .. note::
+       Flax NNX: ``nnx.update(optimizer.opt_state, nnx.state(gradtx.set_hyperparams(
+       optimizer.opt_state, learning_rate=...)))``; the NNX variables are read through and a
+       plain state is returned.
     """
+    state = unwrap_variables(state)
     states = _injected_states(state)
     if not states:
         raise ValueError(f"set_hyperparams: {_no_injection()}")

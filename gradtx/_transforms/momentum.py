@@ -1,4 +1,4 @@
-"""Moving averages of the updates: heavy-ball momentum and exponential moving averages."""
+"""Moving averages of the updates: heavy-ball momentum (torch's and Optax's) and exponential averages."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def scale_by_momentum(
 ) -> GradientTransformation:
     r"""Heavy-ball momentum, with PyTorch's conventions.
 
-    The momentum half of :func:`sgd`; :func:`rmsprop` chains it too.
+    The momentum of :func:`gradtx.torch.SGD`; :func:`trace` is the same without dampening.
 
     .. math::
 
@@ -74,9 +74,8 @@ def scale_by_momentum(
 
         def leaf(g, b):
             if checks.is_static_zero(dampening):  # from b = 0, momentum * b + g is torch's b = g
-                b = momentum * b + g
-            else:
-                b = jnp.where(first, g, momentum * b + (1 - dampening) * g)
+                return _heavy_ball(momentum, nesterov)(g, b)
+            b = jnp.where(first, g, momentum * b + (1 - dampening) * g)
             return (g + momentum * b if nesterov else b), b
 
         updates, buffer = tree.map_unzip(leaf, updates, state.buffer)
@@ -85,15 +84,81 @@ def scale_by_momentum(
     return GradientTransformation(init, update)
 
 
+class TraceState(NamedTuple):
+    """State of :func:`trace`."""
+
+    trace: Updates  # b_t: shaped like the params, in the params' dtype (or `accumulator_dtype`)
+
+
+def _heavy_ball(momentum: Any, nesterov: bool) -> Any:
+    """The per-leaf heavy ball from ``b_0 = 0``: ``b = μ b + g``, then ``u = g + μ b`` (nesterov) or ``b``."""
+
+    def leaf(g, b):
+        b = momentum * b + g
+        return (g + momentum * b if nesterov else b), b
+
+    return leaf
+
+
+@transformation
+def trace(decay: float, nesterov: bool = False, accumulator_dtype: Any = None) -> GradientTransformation:
+    r"""Heavy-ball momentum started at zero (a trace of past updates), with Optax's conventions.
+
+    The momentum of :func:`sgd`, :func:`rmsprop` and :func:`lars`.
+
+    .. math::
+
+       b_0 = 0, \qquad b_t = \mu b_{t-1} + g_t, \qquad
+       u_t = g_t + \mu b_t \ \text{(nesterov)} \quad \text{or} \quad u_t = b_t
+
+    Args:
+      decay: Buffer decay :math:`\mu \ge 0`.
+      nesterov: Return :math:`g_t + \mu b_t` (Nesterov momentum).
+      accumulator_dtype: Storage dtype of the buffer; ``None`` keeps the params' dtype.
+
+    Returns:
+      A :class:`GradientTransformation` whose state is :class:`TraceState`.
+
+    Raises:
+      ValueError: If ``decay < 0``.
+
+    Examples:
+      >>> tx = gradtx.trace(0.9)
+      >>> _, state = tx.update(jnp.ones(2), tx.init(jnp.zeros(2)))
+      >>> tx.update(jnp.ones(2), state)[0]
+      Array([1.9, 1.9], dtype=float32)
+
+    .. note::
+       Optax: ``optax.trace(decay, nesterov, accumulator_dtype)``, same arguments and
+       numbers. It is :func:`scale_by_momentum` without dampening (torch's buffer
+       :math:`b_1 = g_1` is :math:`\mu \cdot 0 + g_1`).
+    """
+    checks.non_negative("decay", decay)
+    checks.boolean("nesterov", nesterov)
+    checks.dtype_or_none("accumulator_dtype", accumulator_dtype)
+
+    def init(params: Params) -> TraceState:
+        return TraceState(tree.zeros_like(params, accumulator_dtype))
+
+    def update(
+        updates: Updates, state: TraceState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, TraceState]:
+        del params, extra_args
+        updates, buffer = tree.map_unzip(_heavy_ball(decay, nesterov), updates, state.trace)
+        return updates, TraceState(buffer)
+
+    return GradientTransformation(init, update)
+
+
 class EmaState(NamedTuple):
     """State of :func:`ema`."""
 
     count: jax.Array  # int32[]: updates applied so far
-    ema: Updates  # v_t: shaped like the params, in the params' dtype (or `dtype`)
+    ema: Updates  # v_t: shaped like the params, in the params' dtype (or `accumulator_dtype`)
 
 
 @transformation
-def ema(decay: float, *, debias: bool = True, dtype: Any = None) -> GradientTransformation:
+def ema(decay: float, debias: bool = True, accumulator_dtype: Any = None) -> GradientTransformation:
     r"""Exponential moving average of the updates.
 
     .. math::
@@ -104,7 +169,7 @@ def ema(decay: float, *, debias: bool = True, dtype: Any = None) -> GradientTran
     Args:
       decay: :math:`\beta \in [0, 1]`.
       debias: Divide by :math:`1 - \beta^t` so early averages are not biased to zero.
-      dtype: Storage dtype of the average; ``None`` keeps the params' dtype.
+      accumulator_dtype: Storage dtype of the average; ``None`` keeps the params' dtype.
 
     Returns:
       A :class:`GradientTransformation` whose state is :class:`EmaState`.
@@ -115,14 +180,14 @@ def ema(decay: float, *, debias: bool = True, dtype: Any = None) -> GradientTran
       Array([1., 1.], dtype=float32)
 
     .. note::
-       Optax: ``optax.ema(decay, debias, accumulator_dtype)``, same numbers.
+       Optax: ``optax.ema(decay, debias, accumulator_dtype)``, same arguments and numbers.
     """
     checks.interval("decay", decay, 0.0, 1.0)
     checks.boolean("debias", debias)
-    checks.dtype_or_none("dtype", dtype)
+    checks.dtype_or_none("accumulator_dtype", accumulator_dtype)
 
     def init(params: Params) -> EmaState:
-        return EmaState(tree.zero_count(params), tree.zeros_like(params, dtype))
+        return EmaState(tree.zero_count(params), tree.zeros_like(params, accumulator_dtype))
 
     def update(
         updates: Updates, state: EmaState, params: Params | None = None, **extra_args: Any

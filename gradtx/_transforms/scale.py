@@ -55,7 +55,7 @@ class ScaleByScheduleState(NamedTuple):
     count: jax.Array  # int32[]: updates applied so far
 
 
-def _scheduled(schedule: Schedule, sign: float) -> GradientTransformation:
+def _scheduled(schedule: Schedule, sign: float, name: str) -> GradientTransformation:
     def init(params: Params) -> ScaleByScheduleState:
         return ScaleByScheduleState(tree.zero_count(params))
 
@@ -63,7 +63,7 @@ def _scheduled(schedule: Schedule, sign: float) -> GradientTransformation:
         updates: Updates, state: ScaleByScheduleState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, ScaleByScheduleState]:
         del params, extra_args
-        factor = schedule(state.count)
+        factor = checks.schedule_value(name, schedule(state.count))
         updates = tree.map_float(lambda u: u * (sign * jnp.asarray(factor, u.dtype)), updates)
         return updates, ScaleByScheduleState(tree.safe_increment(state.count))
 
@@ -71,14 +71,14 @@ def _scheduled(schedule: Schedule, sign: float) -> GradientTransformation:
 
 
 @transformation
-def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
+def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
     r"""Multiply updates by a schedule's value: :math:`u_t \leftarrow s(t) u_t`.
 
     The first update uses ``schedule(0)``.
 
     Args:
-      schedule: A function ``count -> factor`` (see the schedules, e.g.
-        :func:`cosine_annealing_schedule`).
+      step_size_fn: A schedule ``count -> factor`` (see the schedules, e.g.
+        :func:`cosine_annealing_schedule`). Optax's name for the argument.
 
     Returns:
       A :class:`GradientTransformation` whose state is :class:`ScaleByScheduleState`.
@@ -90,16 +90,20 @@ def scale_by_schedule(schedule: Schedule) -> GradientTransformation:
       >>> tx.update(jnp.ones(1), state)[0]
       Array([0.5], dtype=float32)
     """
-    checks.callable_("schedule", schedule)
-    return _scheduled(schedule, 1.0)
+    checks.schedule("step_size_fn", step_size_fn)
+    return _scheduled(step_size_fn, 1.0, "step_size_fn")
 
 
 @transformation
-def scale_by_learning_rate(learning_rate: ScalarOrSchedule, *, flip_sign: bool = True) -> GradientTransformation:
+def scale_by_learning_rate(
+    learning_rate: ScalarOrSchedule | None = None, *, flip_sign: bool = True
+) -> GradientTransformation:
     r"""Multiply updates by :math:`-\eta` (a descent step), or by :math:`\eta` with ``flip_sign=False``.
 
     Args:
       learning_rate: :math:`\eta \ge 0`, a number or a schedule ``count -> rate``.
+        ``None`` means no scaling at all (not even the sign flip), as in Optax: the
+        transformation is :func:`identity`.
       flip_sign: Negate, so that adding the updates to the params descends.
 
     Returns:
@@ -111,9 +115,11 @@ def scale_by_learning_rate(learning_rate: ScalarOrSchedule, *, flip_sign: bool =
       >>> tx.update(jnp.ones(2), tx.init(None))[0]
       Array([-0.1, -0.1], dtype=float32)
     """
-    checks.learning_rate(learning_rate)
     checks.boolean("flip_sign", flip_sign)
+    if learning_rate is None:
+        return identity()
+    checks.learning_rate(learning_rate)
     sign = -1.0 if flip_sign else 1.0
     if callable(learning_rate):
-        return _scheduled(learning_rate, sign)
+        return _scheduled(learning_rate, sign, "learning_rate")
     return scale(sign * learning_rate)

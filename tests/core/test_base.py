@@ -55,5 +55,5 @@ def test_identity_and_stateless():
     u, state = tx.update(jnp.full(2, 3.0), tx.init(None), jnp.full(2, 2.0))
     assert jnp.array_equal(u, jnp.full(2, 6.0)) and state == gradtx.EmptyState()
     assert gradtx.identity().update(jnp.ones(2), gradtx.EmptyState())[0].tolist() == [1.0, 1.0]
-    with pytest.raises(TypeError, match="stateless: `fn` must be callable"):
+    with pytest.raises(TypeError, match="stateless: `f` must be callable"):
         gradtx.stateless(3)

@@ -80,3 +80,46 @@ def test_path_labels_first_match_wins_and_default_none_is_an_error():
         gradtx.path_labels({r"layers/.*": "x"})(params)
     with pytest.raises(ValueError, match="not a valid regular expression"):
         gradtx.path_labels({"(": "x"})
+
+
+@pytest.mark.parametrize(
+    "combine",
+    [
+        lambda opt, plateau: gradtx.chain(opt, plateau),
+        lambda opt, plateau: gradtx.named_chain(("opt", opt), ("plateau", plateau)),
+        lambda opt, plateau: gradtx.masked(gradtx.chain(opt, plateau), {"dense": True, "norm": True}),
+        lambda opt, plateau: gradtx.partition({"all": gradtx.chain(opt, plateau)}, "all"),
+    ],
+    ids=["chain", "named_chain", "masked", "partition"],
+)
+def test_a_plain_optax_part_gets_no_extra_args_and_the_others_do(combine):
+    """As in optax.chain: `value=` meant for the plateau part must not break an Optax part that
+    takes no extra arguments, and must still reach the part that uses it."""
+    optax = pytest.importorskip("optax")
+
+    def run(opt):
+        tx = combine(opt, gradtx.reduce_on_plateau(factor=0.5, patience=0))
+        state = tx.init(PARAMS)
+        for metric in (1.0, 2.0, 3.0, 4.0):  # no improvement after the first: the scale falls
+            u, state = tx.update(GRADS, state, PARAMS, value=jnp.asarray(metric))
+        return u
+
+    got, want = run(optax.scale(-1.0)), run(gradtx.scale(-1.0))
+    assert float(want["dense"]["bias"][0]) > -0.5  # the plateau did reduce
+    np.testing.assert_array_equal(got["dense"]["bias"], want["dense"]["bias"])
+
+
+def test_mask_compatible_extra_args_restricts_tree_shaped_extras():
+    seen = {}
+
+    class Spy:
+        def init(self, params):
+            return gradtx.EmptyState()
+
+        def update(self, updates, state, params=None, **extra):
+            seen.update(extra)
+            return updates, state
+
+    tx = gradtx.masked(Spy(), {"dense": True, "norm": False}, mask_compatible_extra_args=True)
+    tx.update(GRADS, tx.init(PARAMS), PARAMS, per_leaf=GRADS, scalar=1.0)
+    assert isinstance(seen["per_leaf"]["norm"]["scale"], gradtx.MaskedNode) and seen["scalar"] == 1.0

@@ -15,7 +15,8 @@ import gradtx
 
 # The registry cases whose transformations work leaf by leaf and so refuse FlatParams.
 LEAFWISE = {
-    "sparse_adam", "adafactor", "adafactor-wd", "muon", "muon-f32ns", "lion-bf16mu-mask", "lamb", "lars",
+    "sparse_adam", "torch.SparseAdam", "adafactor", "torch.Adafactor", "torch.Adafactor-wd", "muon", "torch.Muon",
+    "lion-bf16mu-mask", "lamb", "lars", "scale_by_distance_over_gradients",
     "lars-nesterov-mask", "fromage", "novograd", "novograd-wd-mask", "sm3", "noisy_sgd", "clip_by_block_rms-adam",
     "adaptive_grad_clip-adam",
 }
@@ -140,7 +141,7 @@ def test_step_graph_does_not_grow_with_the_number_of_leaves():
 def test_leafwise_transformations_refuse_flat_params_by_name():
     flat = gradtx.flatten_params({"w": jnp.ones((2, 2))})
     with pytest.raises(TypeError, match=r"^adamw: add_decayed_weights works leaf by leaf.*flat.unflatten\(\)"):
-        gradtx.adamw(1e-3, weight_decay_mask=r"w").init(flat)
+        gradtx.adamw(1e-3, mask=r"w").init(flat)
     with pytest.raises(TypeError, match=r"^adafactor: .*cannot run on FlatParams"):
         gradtx.adafactor(1e-3).init(flat)
 

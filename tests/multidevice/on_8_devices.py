@@ -175,7 +175,7 @@ def assert_same_shardings(state, shardings, params=None):
 
 
 # Newton–Schulz multiplies each whole matrix: Muon gathers its direction (its state stays sharded).
-GATHERS_BY_DESIGN = ("muon",)
+GATHERS_BY_DESIGN = ("muon", "Muon")
 
 
 @pytest.mark.parametrize("axis_type", ["explicit", "auto"])

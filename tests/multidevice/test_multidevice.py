@@ -44,7 +44,7 @@ def test_jitted_init_gives_exact_zeros_whatever_the_params_hold():
         "w": jnp.array([jnp.inf, -jnp.inf, jnp.nan, -2.0, 3.0]),
         "h": jnp.full((3, 2), -1.0, jnp.bfloat16),
     }
-    for tx in (gradtx.adam(0.1), gradtx.lbfgs(history_size=2), gradtx.adafactor(0.1), gradtx.sm3(0.1)):
+    for tx in (gradtx.adam(0.1), gradtx.lbfgs(memory_size=2), gradtx.torch.LBFGS(history_size=2), gradtx.adafactor(0.1), gradtx.sm3(0.1)):
         for leaf in jax.tree.leaves(jax.jit(tx.init)(params)):
             if jnp.issubdtype(leaf.dtype, jnp.floating) and leaf.ndim:
                 values = np.asarray(leaf, np.float32)

@@ -22,6 +22,11 @@ CONFIGS = [
      dict(lr=0.03, lambd=0.01, t0=10.0, maximize=True), -1.0, None),
     ("schedule", dict(learning_rate=lambda c: 0.05 * 0.9 ** jnp.asarray(c, jnp.float64), lambd=0.1, t0=4.0),
      dict(lr=0.05, lambd=0.1, t0=4.0), 1.0, 0.9),
+    # The torch door: the same arguments on both sides (a factory in place of asgd's kwargs).
+    ("torch.ASGD", lambda: gradtx.torch.ASGD(lr=0.05, lambd=0.05, alpha=0.6, t0=3.0, weight_decay=0.01),
+     dict(lr=0.05, lambd=0.05, alpha=0.6, t0=3.0, weight_decay=0.01), 1.0, None),
+    ("torch.ASGD-positional-maximize", lambda: gradtx.torch.ASGD(0.03, 0.01, 0.75, 10.0, 0, None, True),
+     dict(lr=0.03, lambd=0.01, t0=10.0, maximize=True), -1.0, None),
 ]
 
 
@@ -45,8 +50,11 @@ def torch_averages(kwargs, sign, gamma):
 
 
 def gradtx_averages(kwargs, sign):
-    """gradtx's params, ``averaged_params`` and ``eval_params`` after each jitted step, in float64."""
-    tx = gradtx.asgd(**kwargs)
+    """gradtx's params, ``averaged_params`` and ``eval_params`` after each jitted step, in float64.
+
+    ``kwargs`` are ``gradtx.asgd``'s, or a factory of the transformation.
+    """
+    tx = kwargs() if callable(kwargs) else gradtx.asgd(**kwargs)
     with jax.enable_x64(True):
         p = {k: jnp.asarray(v, jnp.float64) for k, v in initial_params().items()}
         state = tx.init(p)
@@ -101,7 +109,7 @@ def test_eval_params_keeps_the_params_of_groups_that_are_not_averaged():
 def test_averaged_params_needs_exactly_one_asgd_state():
     params = jnp.zeros(2)
     with pytest.raises(ValueError, match="averaged_params: the state holds 0 ASGD averages"):
-        gradtx.averaged_params(gradtx.adam().init(params))
+        gradtx.averaged_params(gradtx.adam(1e-3).init(params))
     two = gradtx.chain(gradtx.asgd_averaging(), gradtx.asgd_averaging())
     with pytest.raises(ValueError, match="holds 2 ASGD averages"):
         gradtx.averaged_params(two.init(params))

@@ -17,6 +17,7 @@ import torch
 from reference import DEVIATIONS, assert_trajectories_close
 
 import gradtx
+from gradtx._optimizers.muon_torch import scale_by_torch_muon
 
 STEPS = 25
 
@@ -96,13 +97,13 @@ _MATCH_RMS = dict(lr=0.01, momentum=0.5, adjust_lr_fn="match_rms_adamw")
 
 CASES = [
     pytest.param(
-        lambda **ns: gradtx.muon(0.02, **ns),
+        lambda **ns: gradtx.torch.Muon(lr=0.02, **ns),
         _all(lr=0.02),
         dict(lr=0.02, weight_decay=0.0),
         id="defaults",
     ),
     pytest.param(
-        lambda **ns: gradtx.muon(
+        lambda **ns: gradtx.torch.Muon(
             0.03, 0.05, 0.9, False, (3.0, -3.2, 1.2), 1e-5, 3, "original",
             adam_learning_rate=0.01, adam_b1=0.8, adam_b2=0.99, adam_eps=1e-6, adam_weight_decay=0.01, **ns,
         ),
@@ -114,8 +115,8 @@ CASES = [
         id="no-nesterov-original-adam-args",
     ),
     pytest.param(
-        lambda **ns: gradtx.muon(
-            0.01, weight_decay=0.2, momentum=0.5, adjust_lr_fn="match_rms_adamw",
+        lambda **ns: gradtx.torch.Muon(
+            lr=0.01, weight_decay=0.2, momentum=0.5, adjust_lr_fn="match_rms_adamw",
             weight_decay_mask={k: k == "tall" for k in INITIAL}, **ns,
         ),
         lambda params: [
@@ -178,7 +179,7 @@ def test_one_bfloat16_newton_schulz_rounds_like_torch(shape):
     ratio = max(1.0, shape[0] / shape[1]) ** 0.5
 
     def ortho(ns_dtype):
-        tx = gradtx.scale_by_muon(momentum=0.0, ns_dtype=ns_dtype)
+        tx = scale_by_torch_muon(momentum=0.0, ns_dtype=ns_dtype)
         with jax.enable_x64(True):
             g64 = jnp.asarray(g, jnp.float64)
             return np.asarray(jax.jit(tx.update)(g64, tx.init(g64))[0]) / ratio
@@ -190,18 +191,63 @@ def test_one_bfloat16_newton_schulz_rounds_like_torch(shape):
 
 
 def test_leaves_that_are_not_matrices_are_rejected_by_the_block():
-    tx = gradtx.scale_by_muon()
-    with pytest.raises(ValueError, match=r"^scale_by_muon: Newton–Schulz needs matrices.* shape \(3,\)"):
+    tx = scale_by_torch_muon()
+    with pytest.raises(ValueError, match=r"^scale_by_torch_muon: Newton–Schulz needs matrices.* shape \(3,\)"):
         tx.update(jnp.ones(3), tx.init(jnp.ones(3)))
 
 
 def test_fallback_is_adamw_on_every_leaf_that_is_not_2d():
     params = {"m": jnp.ones((2, 3)), "v": jnp.ones(3), "t": jnp.ones((2, 2, 2)), "s": jnp.array(1.0)}
     grads = jax.tree.map(lambda p: 0.5 * p, params)
-    tx = gradtx.muon(0.1, adam_learning_rate=0.05, adam_weight_decay=0.1)
+    tx = gradtx.torch.Muon(lr=0.1, adam_learning_rate=0.05, adam_weight_decay=0.1)
     got, _ = tx.update(grads, tx.init(params), params)
     adam = gradtx.adamw(0.05, weight_decay=0.1)
     want, _ = adam.update(grads, adam.init(params), params)
     for k in ("v", "t", "s"):
         np.testing.assert_array_equal(got[k], want[k])
     assert not np.allclose(got["m"], want["m"])
+
+
+# ---------------------------------------------------------------- Optax's dialect (top level)
+
+_MDN = gradtx.MuonDimensionNumbers
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda m: m.muon(0.02), id="defaults"),
+        pytest.param(lambda m: m.muon(0.02, (3.0, -3.2, 1.2), 4, 0.9, 1e-6, 0.01, None, None), id="positional"),
+        pytest.param(lambda m: m.muon(0.02, nesterov=False, adaptive=True, weight_decay=0.1, adam_weight_decay=0.01,
+                                      adam_learning_rate=0.01, adam_b1=0.8, adam_eps_root=1e-8), id="plain-adaptive-wd"),
+        pytest.param(lambda m: m.muon(0.02, "dion", preconditioning="spectral", consistent_rms=0.2), id="dion-spectral-rms"),
+        pytest.param(lambda m: m.muon(0.02, preconditioning="aol", beta=0.8), id="aol"),
+        pytest.param(lambda m: m.muon(0.02, preconditioning="schatten", weight_decay=0.1,
+                                      weight_decay_mask={k: k == "tall" for k in INITIAL},
+                                      muon_weight_dimension_numbers={
+                                          k: (m.MuonDimensionNumbers(1, 0) if k == "wide" else None)
+                                          for k in INITIAL}), id="schatten-dims-mask"),
+    ],
+)
+def test_muon_matches_optax_contrib(make, request):
+    import optax
+
+    with jax.numpy_dtype_promotion("standard"):  # optax's own code relies on implicit promotion
+        want = gradtx_run(make(optax.contrib))
+    got = gradtx_run(make(gradtx))
+    assert_trajectories_close(f"optax/muon-{request.node.callspec.id}", got, want)
+
+
+def test_scale_by_muon_orthogonalizes_batched_leaves_like_optax():
+    import optax
+
+    g = np.random.default_rng(3).normal(size=(2, 4, 3))
+    dims = _MDN(reduction_axis=1, output_axis=2)
+    with jax.enable_x64(True):
+        got_tx = gradtx.scale_by_muon(weight_dimension_numbers=dims)
+        want_tx = optax.contrib.scale_by_muon(weight_dimension_numbers=optax.contrib.MuonDimensionNumbers(1, 2))
+        x = jnp.asarray(g)
+        got = got_tx.update(x, got_tx.init(x))[0]
+        with jax.numpy_dtype_promotion("standard"):
+            want = want_tx.update(x, want_tx.init(x))[0]
+    np.testing.assert_allclose(got, want, rtol=1e-10)

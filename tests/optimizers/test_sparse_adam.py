@@ -138,6 +138,20 @@ CASES = [
         1.0,
         id="lr-schedule",
     ),
+    # The torch door: torch's argument names (and positions).
+    pytest.param(gradtx.torch.SparseAdam, torch.optim.SparseAdam, 1.0, id="torch.SparseAdam-defaults"),
+    pytest.param(
+        lambda: gradtx.torch.SparseAdam(0.05, (0.8, 0.95), 1e-6),
+        lambda params: torch.optim.SparseAdam(params, 0.05, (0.8, 0.95), 1e-6),
+        1.0,
+        id="torch.SparseAdam-positional",
+    ),
+    pytest.param(
+        lambda: gradtx.torch.SparseAdam(lr=0.02, betas=(0.0, 0.5), eps=1e-4, maximize=True),
+        lambda params: torch.optim.SparseAdam(params, lr=0.02, betas=(0.0, 0.5), eps=1e-4, maximize=True),
+        -1.0,
+        id="torch.SparseAdam-no-momentum-maximize",
+    ),
 ]
 
 

@@ -14,6 +14,6 @@ def compare(case_id: str, got: np.ndarray, want: np.ndarray) -> None:
     """
     atol = 1e-14 * float(np.max(np.abs(want)))
     np.testing.assert_allclose(got, want, rtol=RTOL, atol=atol, err_msg=case_id)
-    deviation = np.abs(got - want) / np.maximum(np.abs(want), atol / RTOL)
+    deviation = np.abs(got - want) / np.maximum(np.abs(want), max(atol / RTOL, np.finfo(np.float64).tiny))
     key = f"schedule/{case_id}"
     DEVIATIONS[key] = max(DEVIATIONS[key], float(np.max(deviation)))

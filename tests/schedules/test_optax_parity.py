@@ -7,11 +7,15 @@ on int32 counts and must give float64 values.
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from schedules.helpers import compare
 
 import gradtx
@@ -19,7 +23,17 @@ import gradtx
 STEPS = 60
 WCD = dict(init_value=0.0, peak_value=0.1, warmup_steps=5, decay_steps=20, end_value=0.001)
 
-CONSTANT = {"constant", "piecewise-constant-none"}  # cases whose values do not change with the count
+CONSTANT = {  # cases whose values do not change with the count
+    "constant",
+    "piecewise-constant-none",
+    "edge-polynomial-transition-0",
+    "edge-polynomial-transition-negative",
+    "edge-linear-transition-0",
+    "edge-exponential-rate-0",
+    "edge-exponential-transition-0",
+    "edge-exponential-transition-negative-staircase",
+    "edge-exponential-rate-1-end-below",
+}
 # (id, name of the schedule in both libraries, positional args, keyword args)
 CASES = [
     ("constant", "constant_schedule", (0.3,), {}),
@@ -81,6 +95,42 @@ CASES = [
 ]
 
 
+# Optax's edge cases: its fall-backs to a constant schedule (logged at INFO by Optax), zero
+# peaks, negative boundaries, degenerate phases.
+EDGE_CASES = [
+    ("edge-polynomial-transition-0", "polynomial_schedule", (10.0, 20.0, 1, 0), {}),
+    ("edge-polynomial-transition-negative", "polynomial_schedule", (10.0, 20.0, 2.0, -1), dict(transition_begin=3)),
+    ("edge-linear-transition-0", "linear_schedule", (0.0, 1.0, 0), {}),
+    ("edge-exponential-rate-0", "exponential_decay", (1.0, 2, 0.0), dict(staircase=True, end_value=0.5)),
+    ("edge-exponential-transition-0", "exponential_decay", (1.0, 0, 0.5), {}),
+    ("edge-exponential-transition-negative-staircase", "exponential_decay", (0.3, -2, 2.0), dict(staircase=True)),
+    ("edge-exponential-rate-1-end-below", "exponential_decay", (1.0, 3, 1.0), dict(end_value=0.4)),
+    ("edge-exponential-growth-staircase", "exponential_decay", (0.01, 4, 2.0),
+     dict(transition_begin=3, staircase=True, end_value=0.3)),
+    ("edge-exponential-rate-1-end-above", "exponential_decay", (1.0, 3, 1.0), dict(end_value=4.0)),
+    ("edge-warmup-cosine-zero-peak", "warmup_cosine_decay_schedule", (0.2, 0.0, 10, 30),
+     dict(end_value=-3.0, exponent=2.0)),
+    ("edge-warmup-cosine-zero-peak-default-end", "warmup_cosine_decay_schedule", (0.2, 0.0, 10, 30), {}),
+    ("edge-warmup-cosine-negative-peak", "warmup_cosine_decay_schedule", (0.0, -0.1, 5, 25),
+     dict(end_value=-0.01)),
+    ("edge-warmup-cosine-end-above-peak", "warmup_cosine_decay_schedule", (0.0, 0.1, 5, 25),
+     dict(end_value=0.3, exponent=0.5)),
+    ("edge-warmup-cosine-decay-1", "warmup_cosine_decay_schedule", (0.0, 0.1, 5, 6), {}),
+    ("edge-warmup-exponential-no-warmup", "warmup_exponential_decay_schedule", (0.0, 0.1, 0, 3, 0.5), {}),
+    ("edge-cosine-decay-1-step", "cosine_decay_schedule", (0.1, 1), {}),
+    ("edge-cosine-decay-alpha-above-1", "cosine_decay_schedule", (0.1, 10), dict(alpha=2.0, exponent=0.3)),
+    ("edge-cosine-decay-negative-alpha", "cosine_decay_schedule", (0.1, 10), dict(alpha=-0.5)),
+    ("edge-cosine-decay-exponent-0", "cosine_decay_schedule", (0.1, 10), dict(alpha=0.2, exponent=0.0)),
+    ("edge-piecewise-negative-boundary", "piecewise_constant_schedule", (0.1, {-3: 0.5, 4: 2.0}), {}),
+    ("edge-piecewise-zero-scale", "piecewise_constant_schedule", (0.1, {5: 0.0, 9: 3.0}), {}),
+    ("edge-piecewise-empty-dict", "piecewise_constant_schedule", (0.1, {}), {}),
+    ("edge-sgdr-one-cycle", "sgdr_schedule", ([dict(init_value=0.0, peak_value=0.1, warmup_steps=3,
+                                                    decay_steps=50)],), {}),
+]
+CONSTANT |= {"edge-piecewise-empty-dict", "edge-exponential-rate-1-end-above", "edge-cosine-decay-exponent-0"}
+CASES = CASES + EDGE_CASES
+
+
 def _optax_values(name, args, kwargs):
     with jax.enable_x64(True), jax.numpy_dtype_promotion("standard"):  # optax relies on implicit promotion
         s = getattr(optax, name)(*args, **kwargs)
@@ -139,3 +189,85 @@ def test_warmup_stable_decay_matches_its_optax_composition(shape):
         )
     )
     compare(f"optax/warmup_stable_decay-{shape}", got, want)
+
+
+# ------------------------------------------------------------------ signatures, random arguments
+
+OPTAX_SCHEDULES = sorted({c[1] for c in CASES} | {"join_schedules"})
+
+
+@pytest.mark.parametrize("name", OPTAX_SCHEDULES)
+def test_signature_is_optaxs(name):
+    """Same names, order, kinds and defaults as Optax (gradtx may add trailing keyword-only extras)."""
+    want = [(p.name, p.kind, p.default) for p in inspect.signature(getattr(optax, name)).parameters.values()]
+    got = [(p.name, p.kind, p.default) for p in inspect.signature(getattr(gradtx, name)).parameters.values()]
+    assert got[: len(want)] == want
+    assert all(kind is inspect.Parameter.KEYWORD_ONLY for _, kind, _ in got[len(want) :])
+
+
+RANDOM = settings(max_examples=20, deadline=None)
+value = st.floats(-1.0, 1.0, allow_nan=False, width=32)
+count = st.integers(-3, 40)  # transition_steps <= 0 included: Optax's constant fall-back
+
+
+def _both(name, *args, **kwargs):
+    """Optax's and gradtx's values at 0 .. STEPS, eagerly (one compile per shape, not per example)."""
+    with jax.enable_x64(True), jax.numpy_dtype_promotion("standard"):
+        s = getattr(optax, name)(*args, **kwargs)
+        want = np.asarray([float(s(jnp.asarray(k, jnp.int64))) for k in range(STEPS + 1)])
+        got = np.asarray(getattr(gradtx, name)(*args, **kwargs)(jnp.arange(STEPS + 1, dtype=jnp.int32)))
+    return got, want
+
+
+def _close(got, want):
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-14 * max(1.0, float(np.max(np.abs(want)))))
+
+
+@RANDOM
+@given(init=value, end=value, power=st.floats(0.0, 3.0), n=count, begin=st.integers(0, 20))
+def test_polynomial_schedule_matches_optax_for_any_arguments(init, end, power, n, begin):
+    _close(*_both("polynomial_schedule", init, end, power, n, begin))
+
+
+@RANDOM
+@given(init=value, n=count, rate=st.sampled_from([0.0, 0.3, 0.9, 1.0, 1.7]), begin=st.integers(0, 20),
+       staircase=st.booleans(), end=st.none() | value)
+def test_exponential_decay_matches_optax_for_any_arguments(init, n, rate, begin, staircase, end):
+    _close(*_both("exponential_decay", init, n, rate, begin, staircase, end))
+
+
+@RANDOM
+@given(init=value, n=st.integers(1, 40), alpha=st.floats(-1.0, 2.0), exponent=st.floats(0.0, 3.0))
+def test_cosine_decay_schedule_matches_optax_for_any_arguments(init, n, alpha, exponent):
+    _close(*_both("cosine_decay_schedule", init, n, alpha, exponent))
+
+
+@RANDOM
+@given(init=value, peak=st.sampled_from([0.0, 0.1, -0.2, 1.0]), warmup=st.integers(0, 20),
+       decay=st.integers(1, 40), end=value, exponent=st.floats(0.0, 3.0))
+def test_warmup_cosine_decay_matches_optax_for_any_arguments(init, peak, warmup, decay, end, exponent):
+    _close(*_both("warmup_cosine_decay_schedule", init, peak, warmup, warmup + decay, end, exponent))
+
+
+@RANDOM
+@given(init=value, table=st.dictionaries(st.integers(-5, 50), st.floats(0.0, 3.0), max_size=4))
+def test_piecewise_constant_matches_optax_for_any_arguments(init, table):
+    _close(*_both("piecewise_constant_schedule", init, table))
+
+
+# ------------------------------------------------------------------ deliberate differences
+
+def test_warmup_constant_without_warmup_starts_at_the_peak_where_optax_never_reaches_it():
+    """Optax's linear fall-back makes warmup_steps=0 stay at init_value forever; gradtx is at the peak."""
+    with jax.enable_x64(True), jax.numpy_dtype_promotion("standard"):
+        assert float(optax.warmup_constant_schedule(0.0, 0.1, 0)(10)) == 0.0
+        assert float(gradtx.warmup_constant_schedule(0.0, 0.1, 0)(0)) == 0.1
+
+
+@pytest.mark.parametrize("name", ["polynomial_schedule", "exponential_decay"])
+def test_negative_transition_begin_raises_where_optax_clamps_it_to_0(name):
+    args = (0.1, 0.01, 2.0, 10) if name == "polynomial_schedule" else (0.1, 10, 0.5)
+    with jax.enable_x64(True), jax.numpy_dtype_promotion("standard"):
+        getattr(optax, name)(*args, transition_begin=-5)  # Optax logs and starts at 0
+    with pytest.raises(ValueError, match=rf"^{name}: `transition_begin` must be an integer >= 0"):
+        getattr(gradtx, name)(*args, transition_begin=-5)

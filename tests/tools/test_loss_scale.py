@@ -37,7 +37,7 @@ def _poison(grads: dict, t: int) -> dict:
 # (gradtx inner, torch optimizer, GradScaler arguments)
 CASES = [
     pytest.param(
-        lambda: gradtx.adam(0.03, weight_decay=0.01),
+        lambda: gradtx.torch.Adam(lr=0.03, weight_decay=0.01),
         lambda ps: torch.optim.Adam(ps, lr=0.03, weight_decay=0.01),
         {"init_scale": 2.0**10, "growth_interval": 3},
         id="adam-growth_interval3",
@@ -49,7 +49,7 @@ CASES = [
         id="sgd-momentum-odd-factors",
     ),
     pytest.param(
-        lambda: gradtx.adamw(0.02),
+        lambda: gradtx.torch.AdamW(lr=0.02),
         lambda ps: torch.optim.AdamW(ps, lr=0.02),
         {"init_scale": 2.0**126, "growth_factor": 1024.0, "growth_interval": 1},
         id="adamw-scale-at-float32-top",  # growing would overflow float32: torch keeps the scale

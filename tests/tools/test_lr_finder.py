@@ -40,7 +40,7 @@ def test_learning_rates_are_torch_exponential_lr_and_exact_at_both_ends(min_lr, 
 # (the `tx` argument of lr_finder, the torch optimizer built at lr=min_lr)
 TORCH_SWEEPS = [
     pytest.param(
-        functools.partial(gradtx.sgd, momentum=0.9, weight_decay=1e-3),
+        functools.partial(gradtx.torch.SGD, momentum=0.9, weight_decay=1e-3),
         lambda ps, lr: torch.optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=1e-3),
         id="sgd-momentum-factory",
     ),
@@ -255,7 +255,7 @@ def test_params_are_not_changed_and_float32_stays_float32():
          r"^lr_finder: `tx` must be .*adam\(learning_rate=0.001\) does not \(set_hyperparams: .* no injected"),
         (gradtx.inject_hyperparams(gradtx.adam)(learning_rate=gradtx.constant_schedule(0.1)), ValueError,
          r"^lr_finder: `tx` must be .*'learning_rate' is given by a schedule"),
-        (gradtx.inject_hyperparams(lambda lr: gradtx.sgd(lr))(0.1), ValueError,
+        (gradtx.inject_hyperparams(lambda step_size: gradtx.sgd(step_size))(0.1), ValueError,
          r"^lr_finder: `tx` must be .*'learning_rate' is not an injected"),
         (3, TypeError, r"^lr_finder: `tx` must be a factory `learning_rate -> GradientTransformation` or a .*got 3"),
         (lambda: gradtx.sgd(0.1), TypeError, r"^lr_finder: `tx` must take the learning rate as its first argument"),

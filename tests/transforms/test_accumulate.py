@@ -64,9 +64,10 @@ def run(tx, calls: int, k: int):
 
 
 TORCH_CASES = [
-    pytest.param(lambda: gradtx.sgd(0.05, momentum=0.9), lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9), 4,
-                 id="sgd-momentum-k4"),
-    pytest.param(lambda: gradtx.adam(0.03, weight_decay=0.1), lambda ps: torch.optim.Adam(ps, lr=0.03, weight_decay=0.1),
+    pytest.param(lambda: gradtx.torch.SGD(lr=0.05, momentum=0.9), lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9),
+                 4, id="sgd-momentum-k4"),
+    pytest.param(lambda: gradtx.torch.Adam(lr=0.03, weight_decay=0.1),
+                 lambda ps: torch.optim.Adam(ps, lr=0.03, weight_decay=0.1),
                  3, id="adam-wd-k3"),
 ]
 

@@ -28,7 +28,7 @@ MASK_IDS = ["tree", "callable", "pattern", "path_labels"]
 @pytest.mark.parametrize("mask", MASKS, ids=MASK_IDS)
 def test_frozen_leaves_get_zero_updates_and_no_state(mask):
     inner = gradtx.adamw(0.1, weight_decay=0.5)
-    tx = gradtx.freeze(mask, inner)
+    tx = gradtx.freeze(mask, inner=inner)
     state = tx.init(PARAMS)
     # The optimizer's state is exactly the state it would have for the trainable leaves alone.
     alone = inner.init(TRAINABLE)
@@ -55,7 +55,8 @@ def test_freeze_without_an_optimizer_zeroes_and_passes_through():
 
 def test_frozen_params_do_not_move_in_training_and_state_is_stable():
     tx = gradtx.freeze(
-        {"backbone": True, "head": False, "steps": False, "none": False}, gradtx.sgd(0.1, momentum=0.9, weight_decay=0.1)
+        {"backbone": True, "head": False, "steps": False, "none": False},
+        inner=gradtx.torch.SGD(lr=0.1, momentum=0.9, weight_decay=0.1),
     )
     params = {**PARAMS, "steps": jnp.array(3, jnp.int32), "none": None}
 
@@ -75,7 +76,7 @@ def test_frozen_params_do_not_move_in_training_and_state_is_stable():
 
 
 def test_init_works_on_abstract_params():
-    tx = gradtx.freeze("backbone/.*", gradtx.adam(0.1))
+    tx = gradtx.freeze("backbone/.*", inner=gradtx.adam(0.1))
     abstract = jax.tree.map(lambda p: jax.ShapeDtypeStruct(p.shape, p.dtype), PARAMS)
     shapes = jax.eval_shape(tx.init, abstract)
     assert jax.tree.structure(shapes) == jax.tree.structure(tx.init(PARAMS))

@@ -71,7 +71,7 @@ BAD_PATTERNS = [
 @pytest.mark.parametrize(("bad_steps", "max_errors"), BAD_PATTERNS)
 def test_apply_if_finite_matches_optax_and_skipped_steps_leave_no_trace(bad_steps, max_errors, request):
     steps = 25
-    tx = gradtx.apply_if_finite(gradtx.adam(0.03, weight_decay=0.01), max_errors)
+    tx = gradtx.apply_if_finite(gradtx.torch.Adam(lr=0.03, weight_decay=0.01), max_errors)
     got, states = _run(tx, bad_steps, steps)
     with jax.numpy_dtype_promotion("standard"):
         ref = optax.apply_if_finite(optax.chain(optax.add_decayed_weights(0.01), optax.adam(0.03)), max_errors)
