@@ -45,6 +45,19 @@ def _public(module: types.ModuleType) -> set[str]:
     return names
 
 
+def _attributes(module: types.ModuleType) -> set[str]:
+    """Every public attribute: not ``_``-prefixed, not a module, not a ``__future__`` flag or a :mod:`typing` name."""
+    names = set()
+    for name in dir(module):
+        obj = getattr(module, name)
+        if name.startswith("_") or isinstance(obj, (types.ModuleType, __future__._Feature)):
+            continue
+        if obj is getattr(typing, name, object()):
+            continue
+        names.add(name)
+    return names
+
+
 def _documented() -> set[str]:
     out = set()
     for page in API.glob("*.rst"):
@@ -65,6 +78,23 @@ def test_every_public_name_has_an_entry_in_the_api_pages(modname):
     assert names, modname
     missing = sorted(f"{modname}.{n}" for n in names if f"{modname}.{n}" not in _documented())
     assert not missing, f"not in docs/api/*.rst (run `python tools/api_pages.py`): {missing}"
+
+
+@pytest.mark.parametrize("modname", NAMESPACES)
+def test_all_lists_exactly_the_public_names(modname):
+    """``__all__`` (what type checkers and ``import *`` export) is every public attribute, each documented."""
+    try:
+        module = importlib.import_module(modname)
+    except ModuleNotFoundError:
+        pytest.skip(f"{modname} does not exist")
+    exported = getattr(module, "__all__", None)
+    assert exported is not None, f"{modname} has no __all__"
+    assert len(exported) == len(set(exported)), f"{modname}.__all__ repeats a name"
+    attributes = _attributes(module)
+    assert not set(exported) - attributes, f"{modname}.__all__ lists missing names: {sorted(set(exported) - attributes)}"
+    assert not attributes - set(exported), f"not in {modname}.__all__: {sorted(attributes - set(exported))}"
+    undocumented = sorted(n for n in exported if f"{modname}.{n}" not in _documented())
+    assert not undocumented, f"not in docs/api/*.rst (run `python tools/api_pages.py`): {undocumented}"
 
 
 def test_the_api_pages_are_current():

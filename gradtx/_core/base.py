@@ -16,11 +16,13 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple, ParamSpec, Protocol, overload
+from typing import Any, Literal, NamedTuple, ParamSpec, Protocol, overload
 
 import jax
+import jax.core
 import jax.numpy as jnp
 
+from gradtx._core import real_view
 from gradtx._core.flat import FlatParams
 
 Params = Any
@@ -84,6 +86,9 @@ class Recipe:
         itself.
       needs_leaves: Whether the result depends on the leaves' shapes or boundaries (so the
         transformation cannot run on :class:`FlatParams`).
+      complex_params: How complex parameters are optimized: ``"native"`` (the rule's math
+        takes complex leaves, as Optax's does), ``"as_real"`` (each complex leaf is seen as its
+        real and imaginary halves, as ``torch.optim`` does), or ``None``: ``init`` refuses them.
     """
 
     name: str
@@ -94,9 +99,10 @@ class Recipe:
     key: Any
     var_positional: str | None = None
     needs_leaves: bool = False
+    complex_params: ComplexParams = None
 
     def __repr__(self) -> str:
-        parts = []
+        parts: list[str] = []
         for name, value in self.arguments:
             if name == self.var_positional:
                 parts.extend(repr(v) for v in value)
@@ -167,6 +173,8 @@ class _Step:
                 args = (_floats_as_arrays(unwrap_variables(args[0])), *args[1:])
             elif "params" in kwargs:
                 kwargs = {**kwargs, "params": _floats_as_arrays(unwrap_variables(kwargs["params"]))}
+            if self._recipe.complex_params is None:
+                _refuse_complex(args[0] if args else kwargs.get("params"))
             state = _unaliased(self._fn(*args, **kwargs), params)
             if _is_namedtuple(state):
                 self._state_type["type"] = type(state)
@@ -214,12 +222,26 @@ def unwrap_variables(tree: Any) -> Any:
 def _floats_as_arrays(tree: Any) -> Any:
     """Python-float leaves as 0-d arrays, so that eager calls treat them as ``jit`` does (a parameter).
 
-    Transformations then meet arrays only; a tree without Python floats is returned as it is.
+    Python complex leaves likewise. Transformations then meet arrays only; a tree without
+    Python floats is returned as it is.
     """
     leaves = jax.tree.leaves(tree)
-    if not any(isinstance(x, float) for x in leaves):
+    if not any(isinstance(x, float | complex) for x in leaves):
         return tree
-    return jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, float) else x, tree)
+    return jax.tree.map(lambda x: jnp.asarray(x) if isinstance(x, float | complex) else x, tree)
+
+
+def _refuse_complex(params: Params) -> None:
+    """Raise a ``TypeError`` naming the transformation if ``params`` has a complex leaf."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        if real_view.is_complex(leaf):
+            where = f"the leaf params{jax.tree_util.keystr(path)}" if path else "the params"
+            raise TypeError(
+                f"{active_path()}: complex parameters are not supported ({where} is {jnp.result_type(leaf)}). "
+                "Optimize the real and imaginary parts as real leaves with "
+                "gradtx.split_real_and_imaginary(tx), or pick an optimizer that takes complex parameters "
+                "(the docs' 'Complex parameters' section lists them)."
+            )
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -244,7 +266,7 @@ def _unaliased(state: State, params: Params) -> State:
         if id(leaf) in seen:
             leaves[i], copied = jnp.copy(leaf), True
         seen.add(id(leaves[i]))
-    return treedef.unflatten(leaves) if copied else state
+    return jax.tree.unflatten(treedef, leaves) if copied else state
 
 
 def recipe_of(tx: GradientTransformation) -> Recipe | None:
@@ -255,17 +277,23 @@ def recipe_of(tx: GradientTransformation) -> Recipe | None:
 
 P = ParamSpec("P")
 
-@overload
-def transformation(factory: Callable[P, GradientTransformation], *, needs_leaves: bool = False) -> Callable[P, GradientTransformation]: ...
+# How a transformation treats complex parameters (see :func:`transformation`).
+ComplexParams = Literal["native", "as_real"] | None
 
 
 @overload
 def transformation(
-    factory: None = None, *, needs_leaves: bool = False
+    factory: Callable[P, GradientTransformation], *, needs_leaves: bool = False, complex_params: ComplexParams = None
+) -> Callable[P, GradientTransformation]: ...
+
+
+@overload
+def transformation(
+    factory: None = None, *, needs_leaves: bool = False, complex_params: ComplexParams = None
 ) -> Callable[[Callable[P, GradientTransformation]], Callable[P, GradientTransformation]]: ...
 
 
-def transformation(factory: Any = None, *, needs_leaves: bool = False) -> Any:
+def transformation(factory: Any = None, *, needs_leaves: bool = False, complex_params: ComplexParams = None) -> Any:
     """Decorate a factory of :class:`GradientTransformation` so its results are recorded.
 
     The factory keeps its name, docstring and signature (for type checkers too: the
@@ -277,9 +305,17 @@ def transformation(factory: Any = None, *, needs_leaves: bool = False) -> Any:
     Use ``@transformation(needs_leaves=True)`` for a transformation whose result depends on
     the leaves' shapes or boundaries (per-leaf norms, factored moments, masks by path):
     its ``init`` then refuses :class:`FlatParams` instead of computing something else.
+
+    Complex parameters are refused by ``init`` with a ``TypeError`` naming the transformation,
+    unless it declares how it treats them: ``complex_params="native"`` for a rule written for
+    complex leaves (moments of :math:`|g|^2`, norms of :math:`|x|`: Optax's convention), or
+    ``complex_params="as_real"`` to run the rule on each complex leaf's real and imaginary
+    halves as two real leaves (``torch.view_as_real``: torch.optim's convention). An alias
+    inherits the declaration of the transformation it returns; combinators declare
+    ``"native"`` and leave the decision to their parts.
     """
     if factory is None:
-        return functools.partial(transformation, needs_leaves=needs_leaves)
+        return functools.partial(transformation, needs_leaves=needs_leaves, complex_params=complex_params)
     try:  # Evaluated annotations (not strings), for tools that read inspect.signature.
         signature = inspect.signature(factory, eval_str=True)
     except (NameError, TypeError):
@@ -315,14 +351,37 @@ def transformation(factory: Any = None, *, needs_leaves: bool = False) -> Any:
             var_positional=var_positional,
             # An alias of a leaf-wise transformation (its inner step is unwrapped below) is one.
             needs_leaves=needs_leaves or getattr(recipe_of(tx), "needs_leaves", False),
+            complex_params=complex_params or getattr(recipe_of(tx), "complex_params", None),
         )
         init, update = (s._fn if isinstance(s, _Step) else s for s in tx)
+        if complex_params == "as_real":
+            init, update = _as_real(init, update)
         init_step, update_step = _Step(init, recipe, "init"), _Step(update, recipe, "update")
         init_step._state_type = update_step._state_type
         return GradientTransformation(init_step, update_step)
 
     build.__signature__ = signature  # type: ignore[attr-defined]
     return build
+
+
+def _as_real(init: Callable[..., Any], update: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``init`` and ``update`` run on each complex leaf's real and imaginary halves (two real leaves).
+
+    The state is the inner one's, for the split tree; trees without complex leaves are unchanged.
+    A ``value_fn`` extra argument (line searches) is called on the params joined back.
+    """
+
+    def init_as_real(params: Params) -> State:
+        return init(real_view.split(params))
+
+    def update_as_real(updates: Updates, state: State, params: Params | None = None, **extra: Any) -> Any:
+        value_fn = extra.get("value_fn")
+        if callable(value_fn):  # line searches evaluate the objective at split params
+            extra["value_fn"] = lambda split_params, *a, **k: value_fn(real_view.join(split_params), *a, **k)
+        new, state = update(real_view.split(updates), state, real_view.split(params), **extra)
+        return real_view.join(new), state
+
+    return functools.wraps(init)(init_as_real), functools.wraps(update)(update_as_real)
 
 
 def describe(tx: GradientTransformation) -> str:
@@ -391,8 +450,9 @@ def blame(message: str) -> str:
     The message is given without its final period.
     """
     names = _ACTIVE.get() or ("gradtx",)
-    suffix = f" (checked by {names[-1]})" if len(names) > 1 else ""
-    return f"{names[0]}: {message}{suffix}."
+    called, checked_by = names[0], names[-1]
+    suffix = f" (checked by {checked_by})" if len(names) > 1 else ""
+    return f"{called}: {message}{suffix}."
 
 
 # ------------------------------------------------------------------- parameter averages
@@ -431,7 +491,7 @@ class EmptyState(NamedTuple):
     """The state of a transformation that keeps none."""
 
 
-@transformation
+@transformation(complex_params="native")
 def identity() -> GradientTransformation:
     """The transformation that returns its updates unchanged and keeps no state.
 
@@ -453,7 +513,7 @@ def identity() -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-@transformation(needs_leaves=True)
+@transformation(needs_leaves=True, complex_params="native")
 def stateless(f: Callable[[Updates, Params | None], Updates]) -> GradientTransformation:
     """A transformation from a function ``f(updates, params) -> updates``; it keeps no state.
 

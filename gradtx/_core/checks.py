@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -138,14 +139,14 @@ def schedule(name: str, value: Any) -> None:
 def schedule_value(name: str, value: Any) -> jax.Array:
     """A schedule's output, checked once when traced: a real scalar (any float or int dtype)."""
     try:
-        value = jnp.asarray(value)
+        array = jnp.asarray(value)
     except TypeError:
         raise TypeError(blame(f"the schedule given as `{name}` must return a real number, got {value!r}")) from None
-    if not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
-        raise TypeError(blame(f"the schedule given as `{name}` must return a real number, got dtype {value.dtype}"))
-    if value.shape != ():
-        raise ValueError(blame(f"the schedule given as `{name}` must return a scalar, got shape {value.shape}"))
-    return value
+    if not (jnp.issubdtype(array.dtype, jnp.floating) or jnp.issubdtype(array.dtype, jnp.integer)):
+        raise TypeError(blame(f"the schedule given as `{name}` must return a real number, got dtype {array.dtype}"))
+    if array.shape != ():
+        raise ValueError(blame(f"the schedule given as `{name}` must return a scalar, got shape {array.shape}"))
+    return array
 
 
 def dtype_or_none(name: str, value: Any) -> None:

@@ -10,6 +10,7 @@ import jax
 
 from gradtx._core.base import GradientTransformation, Params, State, Updates, active_path, transformation
 from gradtx._core.paths import Mask, resolve_labels, resolve_mask
+from gradtx._core.tree import flatten_up_to
 
 
 def _accepts_extra_args(update: Any) -> bool:
@@ -28,8 +29,9 @@ def _check_transform(fn: str, where: str, tx: Any) -> GradientTransformation:
     gets an ``update`` that drops them, as ``optax.chain`` does, so ``value=`` meant for one part
     of a chain never breaks another part.
     """
-    init, update = getattr(tx, "init", None), getattr(tx, "update", None)
-    if not (callable(init) and callable(update)):
+    init: Any = getattr(tx, "init", None)
+    update: Any = getattr(tx, "update", None)
+    if not all(callable(f) for f in (init, update)):
         raise TypeError(f"{fn}: {where} must be a GradientTransformation, got {type(tx).__name__}: {tx!r}.")
     if _accepts_extra_args(update):
         return tx if isinstance(tx, GradientTransformation) else GradientTransformation(init, update)
@@ -38,7 +40,8 @@ def _check_transform(fn: str, where: str, tx: Any) -> GradientTransformation:
         updates: Updates, state: State, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, State]:
         del extra_args  # This transformation does not take them.
-        return update(updates, state, params)
+        result: tuple[Updates, State] = update(updates, state, params)
+        return result
 
     return GradientTransformation(init, update_without_extra_args)
 
@@ -46,7 +49,7 @@ def _check_transform(fn: str, where: str, tx: Any) -> GradientTransformation:
 def _masked_extra_args(extra_args: dict[str, Any], updates: Updates, keep: list[bool]) -> dict[str, Any]:
     """The extra arguments shaped like ``updates``, restricted to the kept leaves (Optax's
     ``mask_compatible_extra_args``); the others unchanged."""
-    structure = jax.tree.structure(updates, is_leaf=_is_none)
+    structure: Any = jax.tree.structure(updates, is_leaf=_is_none)  # a PyTreeDef (no stub: mypy refuses its `==`)
     return {
         name: _select(value, keep) if jax.tree.structure(value, is_leaf=_is_none) == structure else value
         for name, value in extra_args.items()
@@ -59,7 +62,7 @@ def _check_state_length(states: Any, n: int) -> None:
         raise ValueError(f"{active_path()}: expected the state of {n} transformations (a tuple), got {got}.")
 
 
-@transformation
+@transformation(complex_params="native")
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     """Apply transformations one after the other; the state is the tuple of their states.
 
@@ -90,7 +93,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(complex_params="native")
 def named_chain(*transforms: tuple[str, GradientTransformation]) -> GradientTransformation:
     """:func:`chain` whose state is a dict keyed by the given names, for readable states.
 
@@ -140,16 +143,16 @@ def _is_none(x: Any) -> bool:
 
 def _select(tree: Any, keep: list[bool]) -> Any:
     leaves, treedef = jax.tree.flatten(tree, is_leaf=_is_none)
-    return treedef.unflatten([x if k else MaskedNode() for x, k in zip(leaves, keep)])
+    return jax.tree.unflatten(treedef, [x if k else MaskedNode() for x, k in zip(leaves, keep)])
 
 
 def _merge(tree: Any, parts: list[tuple[Any, list[bool]]]) -> Any:
     """Leaves of ``tree``, replaced by the leaves of each part where its mask is set."""
     leaves, treedef = jax.tree.flatten(tree, is_leaf=_is_none)
     for part, keep in parts:
-        part_leaves = treedef.flatten_up_to(part)
+        part_leaves = flatten_up_to(treedef, part)
         leaves = [p if k else x for x, p, k in zip(leaves, part_leaves, keep)]
-    return treedef.unflatten(leaves)
+    return jax.tree.unflatten(treedef, leaves)
 
 
 class MaskedState(NamedTuple):
@@ -158,7 +161,7 @@ class MaskedState(NamedTuple):
     inner_state: State  # the inner transformation's state, built on the selected leaves only
 
 
-@transformation(needs_leaves=True)
+@transformation(complex_params="native")
 def masked(
     inner: GradientTransformation, mask: Mask, *, mask_compatible_extra_args: bool = False
 ) -> GradientTransformation:
@@ -207,7 +210,7 @@ class PartitionState(NamedTuple):
     inner_states: dict[Hashable, State]  # label -> that group's state (on its leaves only)
 
 
-@transformation(needs_leaves=True)
+@transformation(complex_params="native")
 def partition(
     transforms: Mapping[Hashable, GradientTransformation],
     param_labels: Any,

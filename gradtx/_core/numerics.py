@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
@@ -132,16 +133,18 @@ def safe_increment(count: ArrayLike) -> ArrayLike:
 
     .. note:: Optax: ``optax.safe_increment`` (and its alias ``safe_int32_increment``), same numbers.
     """
-    dtype = jnp.asarray(count).dtype
+    count = jnp.asarray(count)
+    dtype = count.dtype
+    largest: int | np.floating[Any]
     if jnp.issubdtype(dtype, jnp.integer):
-        top = jnp.iinfo(dtype).max
+        largest = jnp.iinfo(dtype).max
     elif jnp.issubdtype(dtype, jnp.floating):
-        top = jnp.finfo(dtype).max
+        largest = jnp.finfo(dtype).max
     else:
         raise ValueError(
             f"safe_increment: cannot increment a count of dtype {dtype}; use an integer or floating dtype."
         )
-    top = jnp.array(top, dtype)
+    top = jnp.array(largest, dtype)
     return jnp.where(count < top, count + jnp.array(1, dtype), top)
 
 
@@ -193,6 +196,7 @@ def power_iteration(
 
     .. note:: Optax: ``optax.power_iteration``, same signature and numbers.
     """
+    mvp: Callable[[Any], Any]
     if callable(matrix):
         if v0 is None:
             raise ValueError("power_iteration: v0 must be given when `matrix` is a function.")
@@ -200,8 +204,10 @@ def power_iteration(
     else:
         matrix = jnp.asarray(matrix)
 
-        def mvp(v: jax.Array) -> jax.Array:
+        def matvec(v: Any) -> jax.Array:
             return jnp.matmul(matrix, v, precision=precision)
+
+        mvp = matvec
 
         if v0 is None:
             key = jax.random.PRNGKey(0) if key is None else key
@@ -211,18 +217,18 @@ def power_iteration(
     z0 = mvp(v0)
     estimate = jax.eval_shape(tree_utils.vdot, v0, z0)
 
-    def unconverged(carry: tuple[Any, Any, jax.Array, jax.Array]) -> jax.Array:
+    def unconverged(carry: tuple[Any, Any, ArrayLike, jax.Array]) -> jax.Array:
         v, z, eig, i = carry
         residual = tree_utils.norm(tree_utils.sub(z, tree_utils.scale(eig, v)))
         return ~(jnp.abs(residual / eig) < error_tolerance) & (i < num_iters)
 
-    def step(carry: tuple[Any, Any, jax.Array, jax.Array]) -> tuple[Any, Any, jax.Array, jax.Array]:
+    def step(carry: tuple[Any, Any, ArrayLike, jax.Array]) -> tuple[Any, Any, ArrayLike, jax.Array]:
         _, z, _, i = carry
         v = _normalized(z)
         z = mvp(v)
         return v, z, tree_utils.vdot(v, z), i + 1
 
-    start = (v0, z0, jnp.zeros((), estimate.dtype), jnp.asarray(0))
+    start: tuple[Any, Any, ArrayLike, jax.Array] = (v0, z0, jnp.zeros((), estimate.dtype), jnp.asarray(0))
     _, z, eig, _ = lax.while_loop(unconverged, step, start)
     return eig, _normalized(z)
 
@@ -239,7 +245,8 @@ def _matrix_power(m: jax.Array, p: ArrayLike, precision: lax.Precision) -> jax.A
         return power
 
     branch = jnp.asarray(jnp.round(jnp.log2(p)), jnp.int32)
-    return lax.switch(branch, [squarings(k) for k in range(4)], m)
+    powered: jax.Array = lax.switch(branch, [squarings(k) for k in range(4)], m)
+    return powered
 
 
 def matrix_inverse_pth_root(
@@ -249,7 +256,7 @@ def matrix_inverse_pth_root(
     ridge_epsilon: ArrayLike = 1e-6,
     error_tolerance: ArrayLike = 1e-6,
     precision: lax.Precision = lax.Precision.HIGHEST,
-):
+) -> tuple[jax.Array, jax.Array]:
     r"""``matrix ** (-1/p)`` of a symmetric PSD matrix, by coupled Newton iterations (Shampoo's root).
 
     With :math:`\alpha = -1/p`, the matrix damped by
@@ -311,7 +318,8 @@ def matrix_inverse_pth_root(
 
     def running(state: tuple[Any, ...]) -> jax.Array:
         i, _, _, _, error, improving = state
-        return (i < num_iters) & (error > error_tolerance) & improving
+        go_on: jax.Array = (i < num_iters) & (error > error_tolerance) & improving
+        return go_on
 
     def step(state: tuple[Any, ...]) -> tuple[Any, ...]:
         i, m, h, _, error, _ = state

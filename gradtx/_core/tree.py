@@ -8,13 +8,15 @@ mismatched trees are reported are decided here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 from jax.sharding import NamedSharding, PartitionSpec
+from jax.tree_util import PyTreeDef
 
 from gradtx._core.base import Params, active_path
 
@@ -35,36 +37,32 @@ def _find_weak_cast() -> Callable[[jax.Array], jax.Array] | None:
         from jax._src.lax.lax import _convert_element_type  # noqa: PLC0415 - see the docstring
     except ImportError:  # pragma: no cover - depends on the JAX release
         return None
-    return lambda value: _convert_element_type(value, value.dtype, weak_type=True)
+    return lambda value: cast(jax.Array, _convert_element_type(value, value.dtype, weak_type=True))
 
 
 _WEAK_CAST = _find_weak_cast()
 
 
 def is_float(x: Any) -> bool:
-    """Whether a leaf is a real floating-point array (or an abstract one), or a Python float."""
-    if isinstance(x, float):
+    """Whether a leaf is an inexact array (real or complex floating point, or an abstract one), or
+    a Python float or complex: a leaf that optimizers update.
+
+    Complex leaves reach only the transformations that declare how they treat them (see
+    :func:`gradtx.transformation`); the others refuse them in ``init``.
+    """
+    if isinstance(x, float | complex):
         return True
     dtype = getattr(x, "dtype", None)
-    return dtype is not None and jnp.issubdtype(dtype, jnp.floating)
+    return dtype is not None and jnp.issubdtype(dtype, jnp.inexact)
 
 
 def as_array(x: Any) -> Any:
     """A Python float leaf as a 0-d array (weakly typed, like ``jnp.asarray(1.0)``); others unchanged.
 
-    A Python float in a params tree is a parameter, as it is under ``jit`` (where it arrives
+    A Python float (or complex) in a params tree is a parameter, as it is under ``jit`` (where it arrives
     as a 0-d array): eager and jitted steps must agree on it.
     """
-    return jnp.asarray(x) if isinstance(x, float) else x
-
-
-def _check_supported(x: Any) -> None:
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None and jnp.issubdtype(dtype, jnp.complexfloating):
-        raise TypeError(
-            f"{active_path()}: complex parameters are not supported (got a {dtype} leaf of "
-            f"shape {tuple(x.shape)}). Optimize the real and imaginary parts as two real leaves."
-        )
+    return jnp.asarray(x) if isinstance(x, float | complex) else x
 
 
 def zeros_like(params: Params, dtype: Any = None, *, stack: int | None = None) -> Params:
@@ -78,11 +76,10 @@ def zeros_like(params: Params, dtype: Any = None, *, stack: int | None = None) -
     """
 
     def leaf(p: Any) -> Any:
-        _check_supported(p)
         if not is_float(p):
             return None
         p = as_array(p)
-        zeros = sharded_zeros(p, dtype or p.dtype)
+        zeros = sharded_zeros(p, _state_dtype(p, dtype))
         return zeros if stack is None else jnp.broadcast_to(zeros, (stack, *p.shape))
 
     return jax.tree.map(leaf, params, is_leaf=_is_none)
@@ -92,14 +89,29 @@ def full_like(params: Params, value: float, dtype: Any = None) -> Params:
     """Like :func:`zeros_like`, filled with ``value``."""
 
     def leaf(p: Any) -> Any:
-        _check_supported(p)
         if not is_float(p):
             return None
         p = as_array(p)
-        full = jnp.full_like(p, value, dtype=dtype or p.dtype)
+        full = jnp.full_like(p, value, dtype=_state_dtype(p, dtype))
         return full + sharded_zeros(p, full.dtype) if isinstance(p, jax.core.Tracer) else full
 
     return jax.tree.map(leaf, params, is_leaf=_is_none)
+
+
+def _state_dtype(p: Any, dtype: Any) -> Any:
+    """The dtype of a state leaf for param ``p``: ``dtype`` (e.g. ``mu_dtype``), else ``p``'s.
+
+    A real ``dtype`` cannot hold the state of a complex param: that raises a ``TypeError``.
+    """
+    if dtype is None:
+        return p.dtype
+    if jnp.iscomplexobj(p) and not jnp.issubdtype(dtype, jnp.complexfloating):
+        raise TypeError(
+            f"{active_path()}: complex parameters need a complex state dtype, but the state of a {p.dtype} "
+            f"leaf was asked for in {jnp.dtype(dtype)} (mu_dtype or a similar argument): use None "
+            "(the params' dtype) or a complex dtype."
+        )
+    return dtype
 
 
 def sharded_zeros(p: Any, dtype: Any) -> jax.Array:
@@ -141,9 +153,11 @@ def replicated_like(params: Params, x: jax.Array) -> jax.Array:
             continue
         if isinstance(sharding, NamedSharding):
             replicated = NamedSharding(sharding.mesh, PartitionSpec(), memory_kind=sharding.memory_kind)
-            return jax.device_put(x, replicated)
+            placed: jax.Array = jax.device_put(x, replicated)
+            return placed
         if sharding.is_fully_replicated:  # e.g. params committed to one device
-            return jax.device_put(x, sharding)
+            placed = jax.device_put(x, sharding)
+            return placed
     return x
 
 
@@ -179,7 +193,7 @@ def float_count(count: jax.Array) -> jax.Array:
     return weak(count.astype(jax.dtypes.canonicalize_dtype(jnp.float64)))
 
 
-def bias_correction(decay: Any, count: jax.Array) -> jax.Array:
+def bias_correction(decay: float | jax.Array, count: jax.Array) -> jax.Array:
     """``1 - decay ** count``: the debiasing factor of an exponential moving average started at 0."""
     return 1 - decay ** float_count(count)
 
@@ -187,11 +201,35 @@ def bias_correction(decay: Any, count: jax.Array) -> jax.Array:
 def compute_dtype(*dtypes: Any) -> Any:
     """The dtype per-leaf math runs in: the widest of the floating inputs, never below float32.
 
+    Complex if any input is complex (complex64, or complex128 when a part is 64 bits wide).
     Chosen by width rather than by JAX's promotion rules, so it also holds under
     ``jax_numpy_dtype_promotion="strict"`` (where bfloat16 and float32 do not promote).
     """
-    widest = max((np.dtype(d).itemsize for d in dtypes), default=4)
-    return np.dtype(np.float64 if widest >= 8 else np.float32)
+    # the width of a real number in each input (a complex number is two of them)
+    bits = [jnp.finfo(d).bits if jnp.issubdtype(d, jnp.inexact) else np.dtype(d).itemsize * 8 for d in dtypes]
+    wide = max(bits, default=32) >= 64
+    if any(np.issubdtype(d, np.complexfloating) for d in dtypes):
+        return np.dtype(np.complex128 if wide else np.complex64)
+    return np.dtype(np.float64 if wide else np.float32)
+
+
+def real_dtype(dtype: Any) -> Any:
+    """The real dtype of ``dtype``'s parts: float32 for complex64, float32 for float32."""
+    return np.dtype(jnp.finfo(dtype).dtype)
+
+
+def abs_sq(x: jax.Array) -> jax.Array:
+    r""":math:`|x|^2` elementwise, in ``x``'s dtype: ``x * x`` for real ``x``; for complex ``x``,
+    :math:`\mathrm{re}^2 + \mathrm{im}^2` with a zero imaginary part, so that it adds to second
+    moments stored like the params (Optax's convention for complex parameters)."""
+    if not jnp.iscomplexobj(x):
+        return jnp.square(x)
+    return (jnp.square(x.real) + jnp.square(x.imag)).astype(x.dtype)
+
+
+def abs_like(x: jax.Array) -> jax.Array:
+    """:math:`|x|` elementwise, in ``x``'s dtype (complex ``x``: a zero imaginary part)."""
+    return jnp.abs(x).astype(x.dtype)
 
 
 def _mismatch(what: str, updates: Any, other: Any, detail: str = "") -> ValueError:
@@ -201,6 +239,17 @@ def _mismatch(what: str, updates: Any, other: Any, detail: str = "") -> ValueErr
         f"  {what}: {jax.tree.structure(other, is_leaf=_is_none)}\n"
         "Was the state made by `init` for parameters with another structure or shape?"
     )
+
+
+def flatten_up_to(treedef: PyTreeDef, tree: Any) -> list[Any]:  # pyright: ignore[reportInvalidTypeForm]
+    """``treedef.flatten_up_to(tree)``: the subtrees of ``tree`` at the leaves of ``treedef``.
+
+    A typed spelling of the method (jaxlib's ``PyTreeDef`` is a C++ class without a stub, so
+    neither checker sees its methods; pyright rejects it as an annotation too). Raises
+    ``ValueError`` or ``TypeError`` when ``treedef`` is not a prefix of ``tree``'s structure.
+    """
+    leaves: list[Any] = treedef.flatten_up_to(tree)
+    return leaves
 
 
 def flatten_like(updates: Any, *trees: Any, what: str = "state") -> tuple[list[Any], ...]:
@@ -214,7 +263,7 @@ def flatten_like(updates: Any, *trees: Any, what: str = "state") -> tuple[list[A
     out = [leaves]
     for tree in trees:
         try:
-            other = treedef.flatten_up_to(tree)
+            other = flatten_up_to(treedef, tree)
         except (ValueError, TypeError):
             raise _mismatch(what, updates, tree) from None
         for u, o in zip(leaves, other):
@@ -254,11 +303,11 @@ def map_unzip(
     columns = [tuple(as_array(x) for x in column) for column in zip(leaves, *others)]
     results = [_apply(fn, args) if is_float(args[0]) else None for args in columns]
     n_out = outputs or _n_outputs(fn, results, len(columns[0]) if columns else 1 + len(trees))
-    outputs: list[list[Any]] = [[] for _ in range(n_out)]
+    out_leaves: list[list[Any]] = [[] for _ in range(n_out)]
     for args, result in zip(columns, results):
         for i in range(n_out):
-            outputs[i].append(args[i] if result is None else result[i])
-    return tuple(treedef.unflatten(o) for o in outputs)
+            out_leaves[i].append(args[i] if result is None else result[i])
+    return tuple(jax.tree.unflatten(treedef, o) for o in out_leaves)
 
 
 def map_float(fn: Callable[..., Any], updates: Any, *trees: Any) -> Any:
@@ -313,10 +362,10 @@ def tree_sum(values: Sequence[jax.Array]) -> jax.Array:
 
 
 def global_norm(tree: Any) -> jax.Array:
-    """The l2 norm of all floating leaves of ``tree`` taken as one vector (float32 or wider)."""
+    """The l2 norm of all floating leaves of ``tree`` taken as one vector (real, float32 or wider)."""
     leaves = leaves_of(tree)
     dtype = compute_dtype(*(x.dtype for x in leaves))
-    return jnp.sqrt(tree_sum([jnp.sum(jnp.square(x.astype(dtype))) for x in leaves]))
+    return jnp.sqrt(tree_sum([jnp.sum(abs_sq(x.astype(dtype))).real for x in leaves]))
 
 
 def cast_tree(tree: Any, dtype: Any) -> Any:

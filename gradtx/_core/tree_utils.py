@@ -192,7 +192,9 @@ def clip(tree: Any, min_value: ArrayLike | None = None, max_value: ArrayLike | N
     return jax.tree.map(lambda x: jnp.clip(x, min_value, max_value), tree)
 
 
-def allclose(a: Any, b: Any, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08, equal_nan: bool = False):
+def allclose(
+    a: Any, b: Any, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08, equal_nan: bool = False
+) -> bool | jax.Array:
     """Whether two trees are elementwise equal within tolerances (``jnp.allclose`` on every leaf).
 
     Examples:
@@ -203,7 +205,7 @@ def allclose(a: Any, b: Any, rtol: ArrayLike = 1e-05, atol: ArrayLike = 1e-08, e
     return functools.reduce(operator.and_, jax.tree.leaves(close), True)
 
 
-def batch_shape(tree: Any, shape: tuple[int, ...] = ()):
+def batch_shape(tree: Any, shape: tuple[int, ...] = ()) -> Any:
     """Every leaf broadcast to ``(*shape, *leaf.shape)``: leading batch dimensions added."""
     return jax.tree.map(lambda x: jnp.broadcast_to(x, (*shape, *jnp.shape(x))), tree)
 
@@ -228,8 +230,8 @@ def full_like(tree: Any, fill_value: ArrayLike, dtype: DTypeLike | None = None) 
 
 def split_key_like(rng_key: jax.Array, target_tree: Any) -> Any:
     """One key per leaf of ``target_tree`` (``jax.random.split`` of ``rng_key``), in its structure."""
-    treedef = jax.tree.structure(target_tree)
-    return jax.tree.unflatten(treedef, jax.random.split(rng_key, treedef.num_leaves))
+    leaves, treedef = jax.tree.flatten(target_tree)
+    return jax.tree.unflatten(treedef, jax.random.split(rng_key, len(leaves)))
 
 
 def random_like(
@@ -266,7 +268,7 @@ def unwrap_random_key_data(input_tree: Any) -> Any:
     """The tree with typed PRNG keys replaced by their raw ``key_data`` (for comparisons)."""
 
     def unwrap(x: Any) -> Any:
-        if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+        if isinstance(x, jax.Array) and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
             return jax.random.key_data(x)
         return x
 
@@ -285,7 +287,8 @@ def cast(tree: Any, dtype: DTypeLike | None) -> Any:
 
 def cast_like(tree: T, other_tree: Any) -> T:
     """Every leaf of ``tree`` cast to the dtype of the matching leaf of ``other_tree``."""
-    return jax.tree.map(lambda x, o: x.astype(o.dtype) if hasattr(o, "dtype") else x, tree, other_tree)
+    cast_tree: T = jax.tree.map(lambda x, o: x.astype(o.dtype) if hasattr(o, "dtype") else x, tree, other_tree)
+    return cast_tree
 
 
 def _lower(a: Any, b: Any) -> Any:
@@ -553,11 +556,11 @@ def _key_of(entry: Any) -> int | str:
             return entry.key
         raise KeyError("Hashable keys not supported")
     if isinstance(entry, jax.tree_util.FlattenedIndexKey):
-        return entry.key
+        return int(entry.key)
     if isinstance(entry, jax.tree_util.GetAttrKey | NamedTupleKey):
         return entry.name
     if isinstance(entry, jax.tree_util.SequenceKey):
-        return entry.idx
+        return int(entry.idx)
     raise KeyError(f"Tree key '{entry}' of type '{type(entry)}' not valid.")
 
 
@@ -590,7 +593,7 @@ def set(tree: Any, filtering: Filtering | None = None, /, **kwargs: Any) -> Any:
             return node
         if _is_namedtuple(node) and type(node).__name__ in kwargs and keep(path, node):
             return kwargs[type(node).__name__]
-        new = {}
+        new: dict[int | str, Any] = {}
         for child_path, child in _children(path, node):
             key = _key_of(child_path[-1])
             if key in kwargs and keep(child_path, child):
@@ -599,10 +602,11 @@ def set(tree: Any, filtering: Filtering | None = None, /, **kwargs: Any) -> Any:
                 new[key] = replace(child_path, child)
             else:
                 new[key] = child
-        return node._replace(**new) if _is_namedtuple(node) else new
+        # A NamedTuple's children are keyed by field name.
+        return node._replace(**typing.cast(dict[str, Any], new)) if _is_namedtuple(node) else new
 
     treedef = jax.tree.structure(tree, is_leaf=holds)
-    return treedef.unflatten(replace(path, node) for path, node in _leaves_with_named_path(tree, holds))
+    return jax.tree.unflatten(treedef, (replace(path, node) for path, node in _leaves_with_named_path(tree, holds)))
 
 
 # ---------------------------------------------------------------- mapping over the params inside a state

@@ -5,8 +5,6 @@ from typing import Any
 import jax
 
 from gradtx._core.base import Params, Updates
-import jax.numpy as jnp
-
 from gradtx._core.tree import as_array, compute_dtype, is_float
 
 
@@ -14,17 +12,12 @@ def _is_none(x: Any) -> bool:
     return x is None
 
 
-def _is_complex(x: Any) -> bool:
-    return isinstance(x, complex) or jnp.issubdtype(getattr(x, "dtype", jnp.int32), jnp.complexfloating)
-
-
 def apply_updates(params: Params, updates: Updates) -> Params:
     """Return ``params + updates``, each leaf keeping the dtype of its param.
 
-    The sum is computed in the wider of the two dtypes (at least float32) and cast back. Complex leaves are
-    added as they are (an Optax transformation may update them). Leaves that are neither floating point nor
-    complex (integers, ``None``) are returned unchanged; a Python float param becomes a 0-d array, as it
-    does under ``jit``.
+    The sum is computed in the wider of the two dtypes (at least float32; complex for complex
+    leaves) and cast back. Leaves that are neither floating point nor complex (integers, ``None``)
+    are returned unchanged; a Python float param becomes a 0-d array, as it does under ``jit``.
 
     Examples:
       >>> gradtx.apply_updates({"w": jnp.ones(2)}, {"w": jnp.full(2, -0.5)})
@@ -32,11 +25,9 @@ def apply_updates(params: Params, updates: Updates) -> Params:
     """
 
     def leaf(p: Any, u: Any) -> Any:
-        if u is None or not (is_float(p) or _is_complex(p)):
+        if u is None or not is_float(p):
             return p
         p, u = as_array(p), as_array(u)
-        if _is_complex(p):
-            return (p + u.astype(p.dtype)).astype(p.dtype)
         dtype = compute_dtype(p.dtype, u.dtype)
         return (p.astype(dtype) + u.astype(dtype)).astype(p.dtype)
 

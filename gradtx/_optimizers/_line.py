@@ -38,31 +38,42 @@ def value_fn_kwargs(value_fn: Callable[..., Any], extra_args: Mapping[str, Any])
 
 
 class Line:
-    """``t -> f(p + t u)`` with its gradient and slope, for a direction ``u`` (the updates).
+    r"""``t -> f(p + t u)`` with its gradient and slope, for a direction ``u`` (the updates).
 
     Only floating leaves move; integer and ``None`` leaves are passed to ``value_fn`` as they
     are, and get ``None`` in the gradients returned. Scalars (steps, values, slopes) are in
-    :attr:`dtype`: the widest floating dtype of the params, at least float32.
+    :attr:`dtype`: the widest floating dtype of the params, at least float32 (real for complex
+    params).
+
+    Complex params: a gradient given by the caller follows Optax's convention (the conjugate
+    of ``jax.grad``, the direction of steepest ascent), so its slope is
+    :math:`\mathrm{Re} \sum \bar u\, g`; the gradients this class computes are ``jax.grad``'s,
+    whose slope is :math:`\mathrm{Re} \sum u\, g` (the same number for the same point).
     """
 
     def __init__(self, updates: Updates, params: Params, value_fn: Callable[..., Any], kwargs: Mapping[str, Any]):
         self.treedef = jax.tree.structure(updates, is_leaf=_is_none)
         self.u, self.p = tree.flatten_like(updates, params, what="params")
         self.floats = [i for i, x in enumerate(self.u) if tree.is_float(x)]
-        self.dtype = tree.compute_dtype(*(self.p[i].dtype for i in self.floats))
+        self.dtype = value_dtype(params)
         self.value_and_grad = jax.value_and_grad(lambda q: value_fn(q, **kwargs), allow_int=True)
 
     def float_grad(self, grad: Updates) -> Updates:
         """``grad`` in the params' dtypes, with ``None`` at the leaves that do not move (float0, integers)."""
-        leaves = self.treedef.flatten_up_to(grad)
-        return self.treedef.unflatten(
+        leaves = tree.flatten_up_to(self.treedef, grad)
+        return jax.tree.unflatten(
+            self.treedef,
             [jnp.asarray(leaves[i]).astype(self.p[i].dtype) if i in self.floats else None for i in range(len(leaves))]
         )
 
-    def slope(self, grad: Updates) -> jax.Array:
-        """The directional derivative ``<grad, u>``."""
-        g = self.treedef.flatten_up_to(grad)
-        terms = [jnp.sum(g[i].astype(self.dtype) * self.u[i].astype(self.dtype)) for i in self.floats]
+    def slope(self, grad: Updates, *, from_jax: bool = False) -> jax.Array:
+        """The directional derivative ``<grad, u>`` (``from_jax``: ``grad`` is ``jax.grad``'s, see above)."""
+        g = tree.flatten_up_to(self.treedef, grad)
+        terms = []
+        for i in self.floats:
+            dtype = tree.compute_dtype(g[i].dtype, self.u[i].dtype)
+            u = self.u[i].astype(dtype)
+            terms.append(jnp.sum(g[i].astype(dtype) * (u if from_jax else jnp.conj(u))).real)
         return tree.tree_sum(terms).astype(self.dtype)
 
     def point(self, t: jax.Array) -> Params:
@@ -70,13 +81,13 @@ class Line:
         moved = list(self.p)
         for i in self.floats:
             moved[i] = (self.p[i] + t.astype(self.p[i].dtype) * self.u[i].astype(self.p[i].dtype)).astype(self.p[i].dtype)
-        return self.treedef.unflatten(moved)
+        return jax.tree.unflatten(self.treedef, moved)
 
     def __call__(self, t: jax.Array) -> tuple[jax.Array, Updates, jax.Array]:
         """``(f(p + t u), grad f(p + t u), <grad, u>)``."""
         value, grad = self.value_and_grad(self.point(t))
         grad = self.float_grad(grad)
-        return jnp.asarray(value).astype(self.dtype), grad, self.slope(grad)
+        return jnp.asarray(value).astype(self.dtype), grad, self.slope(grad, from_jax=True)
 
     def value(self, t: jax.Array) -> jax.Array:
         """``f(p + t u)`` alone."""
@@ -90,10 +101,12 @@ class Line:
         """The updates times ``t`` (in their dtypes)."""
         out = list(self.u)
         for i in self.floats:
-            out[i] = (t.astype(self.dtype) * self.u[i].astype(self.dtype)).astype(self.u[i].dtype)
-        return self.treedef.unflatten(out)
+            dtype = tree.compute_dtype(self.u[i].dtype)
+            out[i] = (t.astype(dtype) * self.u[i].astype(dtype)).astype(self.u[i].dtype)
+        return jax.tree.unflatten(self.treedef, out)
 
 
 def value_dtype(params: Params) -> Any:
-    """The dtype of the scalars a line search keeps: the widest floating dtype of ``params``, >= float32."""
-    return tree.compute_dtype(*(x.dtype for x in tree.leaves_of(params)))
+    """The dtype of the scalars a line search keeps: the widest floating dtype of ``params``, >= float32
+    (the real one for complex params)."""
+    return tree.real_dtype(tree.compute_dtype(*(x.dtype for x in tree.leaves_of(params))))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
@@ -72,7 +73,7 @@ def scale_by_acprop(
         # The previous step's correction (never 1 - b2**0 = 0: the first step divides by 1).
         correction2 = tree.bias_correction(b2, jnp.maximum(state.count, 1))
 
-        def leaf(g, m, s):
+        def leaf(g: jax.Array, m: jax.Array, s: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             s_hat = jnp.where(first, jnp.ones_like(s), s / correction2.astype(g.dtype))
             u = g / (jnp.sqrt(s_hat) + eps)
             s = (1 - b2) * jnp.square(g - m) + b2 * s + eps_root

@@ -16,12 +16,12 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByBeliefState(NamedTuple):
     """State of :func:`scale_by_belief`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in the params' dtype
     nu: Updates  # s_t, second central moment (+ eps_root): shaped like the params, in the params' dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_belief(
     b1: float = 0.9,
     b2: float = 0.999,
@@ -85,9 +85,9 @@ def scale_by_belief(
         correction2 = tree.bias_correction(b2, count)
         next_correction1 = tree.bias_correction(b1, tree.safe_increment(count))
 
-        def leaf(g, m, s):
+        def leaf(g: jax.Array, m: jax.Array, s: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             m = (1 - b1) * g + b1 * m
-            s = (1 - b2) * jnp.square(g - m) + b2 * s + eps_root
+            s = (1 - b2) * tree.abs_sq(g - m) + b2 * s + eps_root
             if nesterov:
                 m_next = m / next_correction1.astype(g.dtype)
                 m_hat = b1 * m_next + (1 - b1) * (g / correction1.astype(g.dtype))

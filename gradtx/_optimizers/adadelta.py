@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
@@ -68,7 +69,7 @@ def scale_by_adadelta(rho: float = 0.9, eps: float = 1e-6) -> GradientTransforma
     ) -> tuple[Updates, ScaleByAdadeltaState]:
         del params, extra_args
 
-        def leaf(g, a, b):
+        def leaf(g: jax.Array, a: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             a = rho * a + (1 - rho) * jnp.square(g)
             u = jnp.sqrt(b + eps) / jnp.sqrt(a + eps) * g
             return u, a, rho * b + (1 - rho) * jnp.square(u)
@@ -139,7 +140,7 @@ def adadelta(
     )
 
 
-@transformation
+@transformation(complex_params="as_real")
 def Adadelta(  # noqa: N802
     lr: ScalarOrSchedule = 1.0,
     rho: float = 0.9,

@@ -39,7 +39,7 @@ def _decay_rate_pow(i: jax.Array, exponent: float = 0.8) -> jax.Array:
 class FactoredState(NamedTuple):
     """State of :func:`scale_by_factored_rms` (Optax's layout: unused parts hold a ``(1,)`` zero)."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     v_row: Updates  # per leaf: R_t, the shape without its largest axis (factored), else zeros(1)
     v_col: Updates  # per leaf: C_t, the shape without its second-largest axis (factored), else zeros(1)
     v: Updates  # per leaf: V_t shaped like the leaf (not factored), else zeros(1)
@@ -55,7 +55,7 @@ def _factored_dims(shape: tuple[int, ...], factored: bool, min_dim_size_to_facto
     return int(order[-2]), int(order[-1])
 
 
-@transformation(needs_leaves=True)
+@transformation(needs_leaves=True, complex_params="native")
 def scale_by_factored_rms(
     factored: bool = True,
     decay_rate: float = 0.8,
@@ -126,16 +126,22 @@ def scale_by_factored_rms(
         for p in leaves:
             if not tree.is_float(p):
                 zero = tree.zeros_like(p)  # None; raises for a complex leaf
-                rows.append(zero), cols.append(zero), full.append(zero)
+                rows.append(zero)
+                cols.append(zero)
+                full.append(zero)
                 continue
             dims = _factored_dims(tuple(p.shape), factored, min_dim_size_to_factor)
             one = tree.replicated_like(p, jnp.zeros((1,), p.dtype))  # on p's devices, like the moments
             zeros = tree.zeros_like(p)  # sharded like p: its sums are sharded like p's reductions
             if dims is None:
-                rows.append(one), cols.append(one), full.append(zeros)
+                rows.append(one)
+                cols.append(one)
+                full.append(zeros)
             else:
-                rows.append(jnp.sum(zeros, dims[1])), cols.append(jnp.sum(zeros, dims[0])), full.append(one)
-        return FactoredState(tree.zero_count(params), *(treedef.unflatten(x) for x in (rows, cols, full)))
+                rows.append(jnp.sum(zeros, dims[1]))
+                cols.append(jnp.sum(zeros, dims[0]))
+                full.append(one)
+        return FactoredState(tree.zero_count(params), *(jax.tree.unflatten(treedef, x) for x in (rows, cols, full)))
 
     def update(
         updates: Updates, state: FactoredState, params: Params | None = None, **extra_args: Any
@@ -144,7 +150,7 @@ def scale_by_factored_rms(
         beta = decay_rate_fn(state.count - step_offset, decay_rate)
         leaves, treedef = jax.tree.flatten(updates, is_leaf=lambda x: x is None)
         try:
-            rows, cols, full = (treedef.flatten_up_to(x) for x in (state.v_row, state.v_col, state.v))
+            rows, cols, full = (tree.flatten_up_to(treedef, x) for x in (state.v_row, state.v_col, state.v))
         except (ValueError, TypeError):
             raise ValueError(
                 f"{active_path()}: the state does not match the updates ({treedef} against "
@@ -159,7 +165,7 @@ def scale_by_factored_rms(
             dtype = tree.compute_dtype(g.dtype, store)
             b = jnp.asarray(beta).astype(dtype)
             x = g.astype(dtype)
-            g2 = jnp.square(x) + epsilon
+            g2 = tree.abs_sq(x) + epsilon
             dims = _factored_dims(tuple(g.shape), factored, min_dim_size_to_factor)
             want = (g.shape,) if dims is None else (tuple(np.delete(g.shape, dims[1])), tuple(np.delete(g.shape, dims[0])))
             have = (full[i].shape,) if dims is None else (rows[i].shape, cols[i].shape)
@@ -181,17 +187,17 @@ def scale_by_factored_rms(
             row_factor, col_factor = (r / row_mean) ** -0.5, c**-0.5
             u = x * jnp.expand_dims(row_factor, largest) * jnp.expand_dims(col_factor, second)
             out[i], new_rows[i], new_cols[i] = u.astype(g.dtype), row, col
-        return treedef.unflatten(out), FactoredState(
+        return jax.tree.unflatten(treedef, out), FactoredState(
             tree.safe_increment(state.count),
-            treedef.unflatten(new_rows),
-            treedef.unflatten(new_cols),
-            treedef.unflatten(new_full),
+            jax.tree.unflatten(treedef, new_rows),
+            jax.tree.unflatten(treedef, new_cols),
+            jax.tree.unflatten(treedef, new_full),
         )
 
     return GradientTransformation(init, update)
 
 
-@transformation(needs_leaves=True)
+@transformation(needs_leaves=True, complex_params="native")
 def scale_by_param_block_rms(min_scale: float = 1e-3) -> GradientTransformation:
     r"""Scale each leaf by the RMS of its params, floored: :math:`u \max(\epsilon_2, \mathrm{RMS}(p))`.
 
@@ -227,8 +233,8 @@ def scale_by_param_block_rms(min_scale: float = 1e-3) -> GradientTransformation:
         del extra_args
         checks.params_given(params, "the parameter scale")
 
-        def leaf(u, p):
-            return u * jnp.maximum(min_scale, jnp.sqrt(jnp.mean(jnp.square(p))))
+        def leaf(u: jax.Array, p: jax.Array) -> jax.Array:
+            return u * jnp.maximum(min_scale, jnp.sqrt(jnp.mean(tree.abs_sq(p))))
 
         return tree.map_float(leaf, updates, params), state
 

@@ -22,7 +22,7 @@ class FactoredMoment(NamedTuple):
 class ScaleByFactoredRmsState(NamedTuple):
     """State of the factored scaling of :func:`gradtx.torch.Adafactor`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     nu: Updates  # one FactoredMoment per floating leaf, in the params' dtype (None for other leaves)
 
 
@@ -99,7 +99,8 @@ def scale_by_torch_factored_rms(
     def init(params: Params) -> ScaleByFactoredRmsState:
         def moment(p: Any) -> FactoredMoment | None:
             if not tree.is_float(p):
-                return tree.zeros_like(p)  # None for an integer leaf; raises for a complex one
+                empty: None = tree.zeros_like(p)  # None for an integer leaf; raises for a complex one
+                return empty
             if _factored(tuple(p.shape), min_dim_size_to_factor):
                 zeros = tree.zeros_like(p)  # sharded like p: its sums are sharded like p's row and column sums
                 row, col = jnp.sum(zeros, -1, keepdims=True), jnp.sum(zeros, -2, keepdims=True)
@@ -115,7 +116,7 @@ def scale_by_torch_factored_rms(
         count = tree.safe_increment(state.count)
         weight = tree.float_count(count) ** beta2_decay  # 1 - beta2_t
 
-        def leaf(g, nu):
+        def leaf(g: jax.Array, nu: FactoredMoment) -> tuple[jax.Array, FactoredMoment]:
             # `nu` is a FactoredMoment: map_unzip hands it over whole, in its storage dtype.
             _check_moment(nu, g)
             store = next(x.dtype for x in nu if x is not None)
@@ -124,6 +125,7 @@ def scale_by_torch_factored_rms(
             g, w = g.astype(dtype), weight.astype(dtype)
             g2 = jnp.square(g) + eps_root
             if nu.full is None:
+                assert nu.row is not None and nu.col is not None  # _check_moment: a factored moment has both
                 row = nu.row.astype(dtype) + w * (jnp.mean(g2, axis=-1, keepdims=True) - nu.row.astype(dtype))
                 col = nu.col.astype(dtype) + w * (jnp.mean(g2, axis=-2, keepdims=True) - nu.col.astype(dtype))
                 v = row * col / jnp.maximum(jnp.mean(row, axis=-2, keepdims=True), e1)

@@ -20,7 +20,7 @@ class ScaleByRssState(NamedTuple):
     sum_of_squares: Updates  # s_t: shaped like the params, in the params' dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_rss(
     initial_accumulator_value: float = 0.1, eps: float = 1e-7, *, eps_in_sqrt: bool = True
 ) -> GradientTransformation:
@@ -75,8 +75,8 @@ def scale_by_rss(
     ) -> tuple[Updates, ScaleByRssState]:
         del params, extra_args
 
-        def leaf(g, s):
-            s = s + jnp.square(g)
+        def leaf(g: jax.Array, s: jax.Array) -> tuple[jax.Array, jax.Array]:
+            s = s + tree.abs_sq(g)
             if eps_in_sqrt:
                 return g * jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0), s
             return g / (jnp.sqrt(s) + eps), s
@@ -146,7 +146,7 @@ def adagrad(
     return chain(scale_by_rss(initial_accumulator_value, eps), scale_by_learning_rate(learning_rate))
 
 
-@transformation
+@transformation(complex_params="as_real")
 def Adagrad(  # noqa: N802
     lr: ScalarOrSchedule = 1e-2,
     lr_decay: float = 0,

@@ -19,18 +19,20 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByAdamState(NamedTuple):
     """State of :func:`scale_by_adam`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in `mu_dtype` (default: the params')
     nu: Updates  # v_t, second moment: shaped like the params, in `nu_dtype` (default: the params')
     nu_max: Updates | None  # max_{s<=t} v_s when `amsgrad`, else None
 
 
-def nesterov_mean(b1: Any, m: jax.Array, g: jax.Array, correction1: Any, next_correction1: Any) -> jax.Array:
+def nesterov_mean(
+    b1: float, m: jax.Array, g: jax.Array, correction1: jax.Array, next_correction1: jax.Array
+) -> jax.Array:
     """Dozat's look-ahead mean :math:`\\beta_1 m_t / (1 - \\beta_1^{t+1}) + (1 - \\beta_1) g_t / (1 - \\beta_1^t)`."""
     return b1 * (m / next_correction1) + (1 - b1) * (g / correction1)
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_adam(
     b1: float = 0.9,
     b2: float = 0.999,
@@ -115,25 +117,27 @@ def scale_by_adam(
         correction2 = tree.bias_correction(b2, count)
         next_correction1 = tree.bias_correction(b1, tree.safe_increment(count))
 
-        def scaled(g, m, v):
+        def scaled(g: jax.Array, m: jax.Array, v: jax.Array) -> jax.Array:
             c1, c2 = correction1.astype(m.dtype), correction2.astype(v.dtype)
             m_hat = nesterov_mean(b1, m, g, c1, next_correction1.astype(m.dtype)) if nesterov else m / c1
             return m_hat / (jnp.sqrt(v / c2 + eps_root) + eps)
 
-        def moments(g, m, v):
-            return b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * jnp.square(g)
+        def moments(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+            return b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * tree.abs_sq(g)
 
         if amsgrad:
 
-            def leaf(g, m, v, v_max):
+            def leaf_max(
+                g: jax.Array, m: jax.Array, v: jax.Array, v_max: jax.Array
+            ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
                 m, v = moments(g, m, v)
                 v_max = jnp.maximum(v_max, v)
                 return scaled(g, m, v_max), m, v, v_max
 
-            updates, mu, nu, nu_max = tree.map_unzip(leaf, updates, state.mu, state.nu, state.nu_max)
+            updates, mu, nu, nu_max = tree.map_unzip(leaf_max, updates, state.mu, state.nu, state.nu_max)
         else:
 
-            def leaf(g, m, v):
+            def leaf(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
                 m, v = moments(g, m, v)
                 return scaled(g, m, v), m, v
 
@@ -147,13 +151,13 @@ def scale_by_adam(
 class ScaleByAmsgradState(NamedTuple):
     """State of :func:`scale_by_amsgrad`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in `mu_dtype` (default: the params')
     nu: Updates  # v_t, second moment: shaped like the params, in their dtype
     nu_max: Updates  # max_{s<=t} of the (bias-corrected) v_s: shaped like the params, in their dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_amsgrad(
     b1: float = 0.9,
     b2: float = 0.999,
@@ -221,9 +225,11 @@ def scale_by_amsgrad(
         correction1 = tree.bias_correction(b1, count)
         correction2 = tree.bias_correction(b2, count)
 
-        def leaf(g, m, v, v_max):
+        def leaf(
+            g: jax.Array, m: jax.Array, v: jax.Array, v_max: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
             m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * jnp.square(g)
+            v = b2 * v + (1 - b2) * tree.abs_sq(g)
             m_hat = m / correction1.astype(m.dtype) if bias_correction_mu else m
             v_max = jnp.maximum(v_max, v / correction2.astype(v.dtype) if bias_correction_nu else v)
             return m_hat / (jnp.sqrt(v_max + eps_root) + eps), m, v, v_max
@@ -413,7 +419,7 @@ def amsgrad(
 # ------------------------------------------------------------------ torch.optim's dialect
 
 
-@transformation
+@transformation(complex_params="as_real")
 def Adam(  # noqa: N802
     lr: ScalarOrSchedule = 1e-3,
     betas: tuple[float, float] = (0.9, 0.999),
@@ -484,7 +490,7 @@ def Adam(  # noqa: N802
     )
 
 
-@transformation
+@transformation(complex_params="as_real")
 def AdamW(  # noqa: N802
     lr: ScalarOrSchedule = 1e-3,
     betas: tuple[float, float] = (0.9, 0.999),

@@ -22,12 +22,12 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByAdamaxState(NamedTuple):
     """State of :func:`scale_by_adamax`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in their dtype
     nu: Updates  # u_t, decayed infinity norm: shaped like the params, in their dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
     r"""Rescale updates by Adamax's bias-corrected first moment over a decayed infinity norm.
 
@@ -78,9 +78,9 @@ def scale_by_adamax(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Gr
         count = tree.safe_increment(state.count)
         correction = tree.bias_correction(b1, count)
 
-        def leaf(g, m, n):
+        def leaf(g: jax.Array, m: jax.Array, n: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             m = b1 * m + (1 - b1) * g
-            n = jnp.maximum(b2 * n, jnp.abs(g) + eps)
+            n = jnp.maximum(b2 * n, tree.abs_like(g) + eps)
             return m / (correction.astype(m.dtype) * n), m, n
 
         updates, mu, nu = tree.map_unzip(leaf, updates, state.mu, state.nu)
@@ -195,7 +195,7 @@ def adamaxw(
 # ------------------------------------------------------------------ torch.optim's dialect
 
 
-@transformation
+@transformation(complex_params="as_real")
 def Adamax(  # noqa: N802
     lr: ScalarOrSchedule = 2e-3,
     betas: tuple[float, float] = (0.9, 0.999),

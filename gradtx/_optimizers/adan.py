@@ -18,7 +18,7 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByAdanState(NamedTuple):
     """State of :func:`scale_by_adan`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     m: Updates  # m_t, average gradient: shaped like the params, in the params' dtype
     v: Updates  # v_t, average gradient difference: shaped like the params, in the params' dtype
     n: Updates  # n_t, average squared Nesterov gradient: shaped like the params, in the params' dtype
@@ -90,7 +90,9 @@ def scale_by_adan(
         count = tree.safe_increment(state.count)
         corrections = [tree.bias_correction(b, count) for b in (b1, b2, b3)]
 
-        def leaf(g, m, v, n, g_previous):
+        def leaf(
+            g: jax.Array, m: jax.Array, v: jax.Array, n: jax.Array, g_previous: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
             c1, c2, c3 = (c.astype(g.dtype) for c in corrections)
             difference = jnp.where(first, jnp.zeros_like(g), g - g_previous)
             m = (1 - b1) * g + b1 * m

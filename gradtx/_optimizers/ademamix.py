@@ -31,7 +31,8 @@ def _number_or_schedule(name: str, value: Any, check: Callable[[str, Any], None]
 class ScaleByAdemamixState(NamedTuple):
     """State of :func:`scale_by_ademamix`."""
 
-    count: jax.Array  # int32[]: updates applied so far (fast EMA and second moment)
+    # int32[]: updates applied so far (fast EMA and second moment)
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
     count_m2: jax.Array  # int32[]: updates applied so far (slow EMA, schedules of b3 and alpha)
     m1: Updates  # fast EMA of the gradients: shaped like the params, in `mu_dtype`
     m2: Updates  # slow EMA of the gradients: shaped like the params, in `mu_dtype`
@@ -95,7 +96,9 @@ def scale_by_ademamix(
     checks.dtype_or_none("mu_dtype", mu_dtype)
 
     def init(params: Params) -> ScaleByAdemamixState:
-        zeros = lambda: tree.zeros_like(params, mu_dtype)
+        def zeros() -> Updates:
+            return tree.zeros_like(params, mu_dtype)
+
         return ScaleByAdemamixState(tree.zero_count(params), tree.zero_count(params), zeros(), zeros(), zeros())
 
     def update(
@@ -108,7 +111,9 @@ def scale_by_ademamix(
         correction1 = tree.bias_correction(b1, count)
         correction2 = tree.bias_correction(b2, count)
 
-        def leaf(g, m1, m2, v):
+        def leaf(
+            g: jax.Array, m1: jax.Array, m2: jax.Array, v: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
             b3_, mix_ = jnp.asarray(beta3, g.dtype), jnp.asarray(mix, g.dtype)
             m1 = (1 - b1) * g + b1 * m1
             m2 = (1 - b3_) * g + b3_ * m2
@@ -252,7 +257,7 @@ def scale_by_simplified_ademamix(
         t = tree.safe_increment(state.t)
         correction2 = tree.bias_correction(b2, t)
 
-        def leaf(g, m, n):
+        def leaf(g: jax.Array, m: jax.Array, n: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             m = g + b1 * m
             n = (1 - b2) * jnp.square(g) + b2 * n
             denominator = jnp.sqrt(n / correction2.astype(g.dtype) + eps_root) + eps

@@ -95,7 +95,7 @@ def scale_by_adopt(
         first = state.count == 0
         bound = clip_value_fn(state.count) if use_clipping else None
 
-        def leaf(g, m, v):
+        def leaf(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             beta1 = jnp.where(first, jnp.ones((), g.dtype), jnp.asarray(b1, g.dtype))
             beta2 = jnp.where(first, jnp.zeros((), g.dtype), jnp.asarray(b2, g.dtype))
             step = g / jnp.maximum(jnp.sqrt(v), jnp.asarray(eps, g.dtype))

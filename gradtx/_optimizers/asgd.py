@@ -35,20 +35,20 @@ def _no_average(x: Any) -> bool:
 class AsgdAveragingState(NamedTuple):
     """State of :func:`asgd_averaging`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     ax: Params  # the running average of the params: shaped like them, in their dtype
 
     def eval_params(self, params: Params) -> Params:
         """The averaged params, for :func:`eval_params`; leaves without an average keep ``params``'."""
         leaves, treedef = jax.tree.flatten(self.ax, is_leaf=_no_average)
         try:
-            current = treedef.flatten_up_to(params)
+            current = tree.flatten_up_to(treedef, params)
         except (ValueError, TypeError):
             raise ValueError(
                 "eval_params: the params do not have the structure of the ASGD average.\n"
                 f"  average: {treedef}\n  params: {jax.tree.structure(params)}"
             ) from None
-        return treedef.unflatten([p if _no_average(a) else a for a, p in zip(leaves, current)])
+        return jax.tree.unflatten(treedef, [p if _no_average(a) else a for a, p in zip(leaves, current)])
 
 
 @transformation
@@ -106,7 +106,7 @@ def asgd_averaging(t0: float = 1e6) -> GradientTransformation:
         steps = tree.float_count(state.count)
         mu = jnp.where(state.count == 0, 1.0, 1.0 / jnp.maximum(1.0, steps - t0))
 
-        def leaf(u, a, p):
+        def leaf(u: jax.Array, a: jax.Array, p: jax.Array) -> tuple[jax.Array, jax.Array]:
             m = mu.astype(a.dtype)
             return u, jnp.where(m == 1, p, a + m * (p - a))
 
@@ -138,7 +138,9 @@ def averaged_params(state: State) -> Params:
       >>> params, gradtx.averaged_params(state)  # the mean of the iterates from update 2 on
       (Array([-1.5], dtype=float32), Array([-1.25], dtype=float32))
     """
-    is_average = lambda x: isinstance(x, AsgdAveragingState)
+    def is_average(x: Any) -> bool:
+        return isinstance(x, AsgdAveragingState)
+
     found = [x for x in jax.tree.leaves(state, is_leaf=is_average) if is_average(x)]
     if len(found) != 1:
         raise ValueError(
@@ -154,7 +156,8 @@ def _step_size(learning_rate: ScalarOrSchedule, lambd: Any, alpha: Any) -> Calla
         # torch computes the step size of update t+1 at the end of update t, with the rate then in
         # force: a scheduled rate reaches ASGD one update late.
         rate = learning_rate(jnp.maximum(count - 1, 0)) if callable(learning_rate) else learning_rate
-        return rate / (1 + lambd * rate * tree.float_count(count)) ** alpha
+        step_size: jax.Array = rate / (1 + lambd * rate * tree.float_count(count)) ** alpha
+        return step_size
 
     return schedule
 
@@ -248,7 +251,7 @@ def asgd(
 # ------------------------------------------------------------------ torch.optim's dialect
 
 
-@transformation
+@transformation(complex_params="as_real")
 def ASGD(  # noqa: N802
     lr: ScalarOrSchedule = 1e-2,
     lambd: float = 1e-4,

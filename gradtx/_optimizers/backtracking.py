@@ -34,7 +34,7 @@ class _Search(NamedTuple):
     value: jax.Array  # f(p + t u)
     grad: Updates | None  # the gradient at the accepted step (store_grad)
     decrease_error: jax.Array
-    count: jax.Array  # int32[]: evaluations made
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: evaluations made
 
 
 @transformation
@@ -131,6 +131,7 @@ def scale_by_backtracking_linesearch(
     ) -> tuple[Updates, ScaleByBacktrackingLinesearchState]:
         value, grad, value_fn = (extra_args.get(k) for k in ("value", "grad", "value_fn"))
         needs("the backtracking line search", {"params": params, "value": value, "grad": grad, "value_fn": value_fn})
+        assert value_fn is not None  # needs() raised otherwise
         line = Line(updates, params, value_fn, value_fn_kwargs(value_fn, extra_args))
         dtype = line.dtype
         f0 = jnp.asarray(value).astype(dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
@@ -79,7 +80,15 @@ def scale_by_cocob(alpha: float = 100.0, eps: float = 1e-8) -> GradientTransform
         del extra_args
         params = checks.params_given(params, "scale_by_cocob")
 
-        def leaf(g, c, big_l, big_g, r, x0, x):
+        def leaf(
+            g: jax.Array,
+            c: jax.Array,
+            big_l: jax.Array,
+            big_g: jax.Array,
+            r: jax.Array,
+            x0: jax.Array,
+            x: jax.Array,
+        ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array, jax.Array]:
             big_l = jnp.maximum(big_l, jnp.abs(g))
             big_g = big_g + jnp.abs(g)
             r = jnp.maximum(r - g * (x - x0), 0)

@@ -4,26 +4,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import jax
-import jax.numpy as jnp
-
+from gradtx._core import real_view
 from gradtx._core.base import GradientTransformation, Params, State, Updates, transformation
 from gradtx._core.combine import _check_transform
-
-
-class _RealImaginary(NamedTuple):
-    """A complex array as its real and imaginary parts (two real leaves for the inner transformation)."""
-
-    real: jax.Array
-    imaginary: jax.Array
-
-
-def _split(x: Any) -> Any:
-    return _RealImaginary(jnp.real(x), jnp.imag(x)) if x is not None and jnp.iscomplexobj(x) else x
-
-
-def _join(x: Any) -> Any:
-    return jax.lax.complex(x.real, x.imaginary) if isinstance(x, _RealImaginary) else x
 
 
 class SplitRealAndImaginaryState(NamedTuple):
@@ -32,7 +15,7 @@ class SplitRealAndImaginaryState(NamedTuple):
     inner_state: State  # the inner transformation's state, for the split params
 
 
-@transformation
+@transformation(complex_params="native")  # its inner part sees real leaves only
 def split_real_and_imaginary(inner: GradientTransformation) -> GradientTransformation:
     r"""Apply ``inner`` to the real and imaginary parts of complex leaves as separate real leaves.
 
@@ -59,16 +42,14 @@ def split_real_and_imaginary(inner: GradientTransformation) -> GradientTransform
        Extra ``update`` arguments are passed on to ``inner``.
     """
     inner = _check_transform("split_real_and_imaginary", "`inner`", inner)
-    is_pair = lambda x: isinstance(x, _RealImaginary)
-
     def init(params: Params) -> SplitRealAndImaginaryState:
-        return SplitRealAndImaginaryState(inner.init(jax.tree.map(_split, params)))
+        return SplitRealAndImaginaryState(inner.init(real_view.split(params)))
 
     def update(
         updates: Updates, state: SplitRealAndImaginaryState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, SplitRealAndImaginaryState]:
-        split_params = None if params is None else jax.tree.map(_split, params)
-        new, inner_state = inner.update(jax.tree.map(_split, updates), state.inner_state, split_params, **extra_args)
-        return jax.tree.map(_join, new, is_leaf=is_pair), SplitRealAndImaginaryState(inner_state)
+        split_params = None if params is None else real_view.split(params)
+        new, inner_state = inner.update(real_view.split(updates), state.inner_state, split_params, **extra_args)
+        return real_view.join(new), SplitRealAndImaginaryState(inner_state)
 
     return GradientTransformation(init, update)

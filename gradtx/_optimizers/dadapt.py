@@ -20,7 +20,7 @@ class DAdaptAdamWState(NamedTuple):
     grad_sum: Updates  # s_t, the weighted sum of lambda*g: shaped like the params, in the params' dtype
     estim_lr: jax.Array  # float[]: d_t, the step-size estimate
     numerator_weighted: jax.Array  # float[]: r_t
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
 
 
 @transformation
@@ -100,6 +100,7 @@ def dadapt_adamw(
         params = checks.params_given(params, "dadapt_adamw")
         sb2 = beta2**0.5
         count = tree.safe_increment(state.count)
+        lr: float | jax.Array
         if callable(learning_rate):
             lr = tree.weak(checks.schedule_value("learning_rate", learning_rate(state.count)))
         else:
@@ -112,7 +113,9 @@ def dadapt_adamw(
         )
         dlrw = tree.weak(dlr)
 
-        def leaf(g, m, v, s, p):
+        def leaf(
+            g: jax.Array, m: jax.Array, v: jax.Array, s: jax.Array, p: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
             m = beta1 * m + (1 - beta1) * dlrw * g
             v = beta2 * v + (1 - beta2) * g * g
             s = sb2 * s + (1 - sb2) * dlrw * g

@@ -108,13 +108,18 @@ def scale_by_distance_over_gradients(
         params = checks.params_given(params, "scale_by_distance_over_gradients")
         leaves, treedef = jax.tree.flatten(updates, is_leaf=_is_none)
         try:
-            columns = [treedef.flatten_up_to(t) for t in (state.max_dist, state.grad_sum_of_squares, state.init_params, params)]
+            columns = [
+                tree.flatten_up_to(treedef, t)
+                for t in (state.max_dist, state.grad_sum_of_squares, state.init_params, params)
+            ]
         except (ValueError, TypeError):
             raise ValueError(blame("the state or the params do not match the updates' structure")) from None
         new_updates, radii, sums = [], [], []
         for g, r, s, p0, p in zip(leaves, *columns):
             if not tree.is_float(g):
-                new_updates.append(g), radii.append(r), sums.append(s)
+                new_updates.append(g)
+                radii.append(r)
+                sums.append(s)
                 continue
             g, p = tree.as_array(g), tree.as_array(p)
             if p0.shape != g.shape:
@@ -126,7 +131,8 @@ def scale_by_distance_over_gradients(
             new_updates.append((step * g.astype(dtype)).astype(g.dtype))
             radii.append(r)
             sums.append(s)
-        unflatten = treedef.unflatten
-        return unflatten(new_updates), ScaleByDistanceOverGradientsState(unflatten(radii), unflatten(sums), state.init_params)
+        return jax.tree.unflatten(treedef, new_updates), ScaleByDistanceOverGradientsState(
+            jax.tree.unflatten(treedef, radii), jax.tree.unflatten(treedef, sums), state.init_params
+        )
 
     return GradientTransformation(init, update)

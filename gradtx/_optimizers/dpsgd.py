@@ -20,7 +20,8 @@ def _as_key(key: Any) -> jax.Array:
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         return key
     if isinstance(key, jax.Array) and key.dtype == jnp.uint32:
-        return jax.random.wrap_key_data(key)
+        wrapped: jax.Array = jax.random.wrap_key_data(key)
+        return wrapped
     return jax.random.key(key)
 
 
@@ -111,7 +112,7 @@ def differentially_private_aggregate(
             clipped = jnp.tensordot(factors.astype(g.dtype), g, axes=1)
             noise = jax.random.normal(k, clipped.shape, g.dtype)
             out.append((clipped + std * noise) / batch)
-        return treedef.unflatten(out), DifferentiallyPrivateAggregateState(new_key)
+        return jax.tree.unflatten(treedef, out), DifferentiallyPrivateAggregateState(new_key)
 
     return GradientTransformation(init, update)
 

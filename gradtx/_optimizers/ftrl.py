@@ -20,7 +20,8 @@ from gradtx._core.base import (
 class FtrlState(NamedTuple):
     """State of :func:`ftrl`."""
 
-    count: jax.Array  # int32[]: updates applied so far (the learning-rate schedule's argument)
+    # int32[]: updates applied so far (the learning-rate schedule's argument)
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
     accumulator: Updates  # n_t, sum of squared gradients: shaped like the params, in the params' dtype
     linear: Updates  # z_t, the linear term: shaped like the params, in the params' dtype
 
@@ -114,7 +115,9 @@ def ftrl(
         checks.params_given(params, "FTRL")
         rate = jnp.asarray(learning_rate(state.count) if callable(learning_rate) else learning_rate)
 
-        def leaf(g, n, z, p):
+        def leaf(
+            g: jax.Array, n: jax.Array, z: jax.Array, p: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array]:
             eta = rate.astype(g.dtype)
             n_new = n + jnp.square(g)
             z = z + (g + 2 * l2_shrinkage_regularization_strength * p) - (n_new**power - n**power) / eta * p

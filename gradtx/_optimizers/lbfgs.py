@@ -27,7 +27,7 @@ from gradtx._transforms.scale import scale, scale_by_learning_rate
 class ScaleByLBFGSState(NamedTuple):
     """State of :func:`scale_by_lbfgs`."""
 
-    count: jax.Array  # int32[]: updates made
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates made
     params: Params  # the params of the last update (zeros before any)
     updates: Updates  # the gradient of the last update (zeros before any)
     diff_params_memory: Updates  # per leaf [memory_size, *shape]: ring of s_i = p_{i+1} - p_i
@@ -35,36 +35,41 @@ class ScaleByLBFGSState(NamedTuple):
     weights_memory: jax.Array  # float[memory_size]: rho_i = 1 / <y_i, s_i> (0 where <y_i, s_i> = 0)
 
 
-def _vdot(a: list[jax.Array], b: list[jax.Array], dtype: Any) -> jax.Array:
-    return tree.tree_sum([jnp.sum(x.astype(dtype) * y.astype(dtype)) for x, y in zip(a, b)]).astype(dtype)
+def _vdot(a: list[jax.Array], b: list[jax.Array], real: Any) -> jax.Array:
+    r""":math:`\mathrm{Re} \sum \bar a\, b` over the leaves (the real inner product, also of complex
+    leaves), in the real dtype ``real``. Each pair of leaves is already in its compute dtype."""
+    return tree.tree_sum([jnp.sum(jnp.conj(x) * y).real for x, y in zip(a, b)]).astype(real)
 
 
-def _slot(ring: list[jax.Array], i: jax.Array, dtype: Any) -> list[jax.Array]:
-    return [lax.dynamic_index_in_dim(r, i, 0, keepdims=False).astype(dtype) for r in ring]
+def _slot(ring: list[jax.Array], i: jax.Array, dtypes: list[Any]) -> list[jax.Array]:
+    return [lax.dynamic_index_in_dim(r, i, 0, keepdims=False).astype(d) for r, d in zip(ring, dtypes)]
 
 
 def _inverse_hessian_times(
     g: list[jax.Array], s_ring: list[jax.Array], y_ring: list[jax.Array], rho: jax.Array, gamma: jax.Array,
-    oldest: jax.Array, dtype: Any,
+    oldest: jax.Array, dtypes: list[Any],
 ) -> list[jax.Array]:
     """The two-loop recursion: ``H g`` for the L-BFGS estimate ``H`` of the inverse Hessian.
 
-    The ring is read from slot ``oldest`` on; slots with ``rho = 0`` change nothing.
+    The ring is read from slot ``oldest`` on; slots with ``rho = 0`` change nothing. Each leaf
+    is computed in its dtype in ``dtypes``; the scalars in ``rho``'s (real) dtype.
     """
     m = rho.shape[0]
     order = (oldest + jnp.arange(m, dtype=oldest.dtype)) % m
 
-    def newest_first(q, i):
-        alpha = rho[i] * _vdot(_slot(s_ring, i, dtype), q, dtype)
-        return [qj - alpha * yj for qj, yj in zip(q, _slot(y_ring, i, dtype))], alpha
+    def newest_first(q: list[jax.Array], i: jax.Array) -> tuple[list[jax.Array], jax.Array]:
+        alpha = rho[i] * _vdot(_slot(s_ring, i, dtypes), q, rho.dtype)
+        return [qj - alpha.astype(qj.dtype) * yj for qj, yj in zip(q, _slot(y_ring, i, dtypes))], alpha
 
     q, alphas = lax.scan(newest_first, g, order, reverse=True)
-    r = [gamma * qj for qj in q]
+    r = [gamma.astype(qj.dtype) * qj for qj in q]
 
-    def oldest_first(r, i_alpha):
+    def oldest_first(
+        r: list[jax.Array], i_alpha: tuple[jax.Array, jax.Array]
+    ) -> tuple[list[jax.Array], jax.Array]:
         i, alpha = i_alpha
-        beta = rho[i] * _vdot(_slot(y_ring, i, dtype), r, dtype)
-        return [rj + (alpha - beta) * sj for rj, sj in zip(r, _slot(s_ring, i, dtype))], beta
+        beta = rho[i] * _vdot(_slot(y_ring, i, dtypes), r, rho.dtype)
+        return [rj + (alpha - beta).astype(rj.dtype) * sj for rj, sj in zip(r, _slot(s_ring, i, dtypes))], beta
 
     r, _ = lax.scan(oldest_first, r, (order, alphas))
     return r
@@ -74,7 +79,7 @@ def _is_none(x: Any) -> bool:
     return x is None
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> GradientTransformation:
     r"""Multiply the gradient by the L-BFGS estimate of the inverse Hessian.
 
@@ -112,8 +117,8 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
       2nd ed., 2006 (Algorithms 7.4, 7.5).
 
     .. note::
-       Optax: ``optax.scale_by_lbfgs``, same arguments, state and numbers (real leaves
-       only: gradtx does not take complex params). Every pair is kept, even one of
+       Optax: ``optax.scale_by_lbfgs``, same arguments, state and numbers (complex params
+       too: real inner products :math:`\mathrm{Re} \langle a, b \rangle`). Every pair is kept, even one of
        negative curvature (torch's ``LBFGS`` drops pairs with :math:`\langle y, s \rangle
        \le 10^{-10}`; see :func:`gradtx.torch.LBFGS`).
     """
@@ -122,7 +127,7 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
     m = memory_size
 
     def init(params: Params) -> ScaleByLBFGSState:
-        dtype = tree.compute_dtype(*(x.dtype for x in tree.leaves_of(params)))
+        dtype = tree.real_dtype(tree.compute_dtype(*(x.dtype for x in tree.leaves_of(params))))
         ring = tree.zeros_like(params, stack=m)
         return ScaleByLBFGSState(
             count=tree.zero_count(params),
@@ -140,45 +145,46 @@ def scale_by_lbfgs(memory_size: int = 10, scale_init_precond: bool = True) -> Gr
         checks.params_given(params, "scale_by_lbfgs")
         leaves, p, p_prev, g_prev = tree.flatten_like(updates, params, state.params, state.updates)
         treedef = jax.tree.structure(updates, is_leaf=_is_none)
-        s_ring, y_ring = (treedef.flatten_up_to(r) for r in (state.diff_params_memory, state.diff_updates_memory))
+        s_ring, y_ring = (tree.flatten_up_to(treedef, r) for r in (state.diff_params_memory, state.diff_updates_memory))
         floats = [i for i, u in enumerate(leaves) if tree.is_float(u)]
-        dtype = state.weights_memory.dtype
-        g = [leaves[i].astype(dtype) for i in floats]
+        real = state.weights_memory.dtype  # of the scalars
+        dtypes = [tree.compute_dtype(real, leaves[i].dtype) for i in floats]  # complex for complex leaves
+        g = [leaves[i].astype(d) for i, d in zip(floats, dtypes)]
         started = state.count > 0
 
         # 1. The pair of the last step goes to the slot before this update's.
-        s = [jnp.where(started, p[i].astype(dtype) - p_prev[i].astype(dtype), 0.0) for i in floats]
-        y = [jnp.where(started, leaves[i].astype(dtype) - g_prev[i].astype(dtype), 0.0) for i in floats]
-        ys = _vdot(y, s, dtype)
+        s = [jnp.where(started, p[i].astype(d) - p_prev[i].astype(d), 0.0) for i, d in zip(floats, dtypes)]
+        y = [jnp.where(started, leaves[i].astype(d) - g_prev[i].astype(d), 0.0) for i, d in zip(floats, dtypes)]
+        ys = _vdot(y, s, real)
         rho_new = jnp.where(started & (ys != 0.0), 1.0 / jnp.where(ys == 0.0, 1.0, ys), 0.0)
         slot = (state.count - 1) % m
         s_hist = [lax.dynamic_update_index_in_dim(s_ring[i], x.astype(s_ring[i].dtype), slot, 0) for i, x in zip(floats, s)]
         y_hist = [lax.dynamic_update_index_in_dim(y_ring[i], x.astype(y_ring[i].dtype), slot, 0) for i, x in zip(floats, y)]
-        rho = state.weights_memory.at[slot].set(rho_new.astype(dtype))
+        rho = state.weights_memory.at[slot].set(rho_new.astype(real))
 
         # 2. The scale gamma of the initial estimate gamma * I.
         if scale_init_precond:
-            yy = _vdot(y, y, dtype)
+            yy = _vdot(y, y, real)
             gamma = jnp.where(yy > 0.0, ys / jnp.where(yy > 0.0, yy, 1.0), 1.0)
-            norm = jnp.sqrt(_vdot(g, g, dtype))
+            norm = jnp.sqrt(_vdot(g, g, real))
             gamma = jnp.where(started, gamma, jnp.minimum(1.0, 1.0 / norm))
         else:
-            gamma = jnp.ones([], dtype)
+            gamma = jnp.ones([], real)
 
         # 3. The direction, by the two-loop recursion.
-        direction = _inverse_hessian_times(g, s_hist, y_hist, rho, gamma.astype(dtype), state.count % m, dtype)
+        direction = _inverse_hessian_times(g, s_hist, y_hist, rho, gamma.astype(real), state.count % m, dtypes)
         out, new_s, new_y = list(leaves), list(s_ring), list(y_ring)
         for k, i in enumerate(floats):
             out[i] = direction[k].astype(leaves[i].dtype)
             new_s[i], new_y[i] = s_hist[k], y_hist[k]
-        float_params = treedef.unflatten([p[i] if i in floats else None for i in range(len(leaves))])
-        float_grads = treedef.unflatten([leaves[i] if i in floats else None for i in range(len(leaves))])
-        return treedef.unflatten(out), ScaleByLBFGSState(
+        float_params = jax.tree.unflatten(treedef, [p[i] if i in floats else None for i in range(len(leaves))])
+        float_grads = jax.tree.unflatten(treedef, [leaves[i] if i in floats else None for i in range(len(leaves))])
+        return jax.tree.unflatten(treedef, out), ScaleByLBFGSState(
             count=tree.safe_increment(state.count),
             params=jax.tree.map(lambda x, old: x.astype(old.dtype), float_params, state.params),
             updates=jax.tree.map(lambda x, old: x.astype(old.dtype), float_grads, state.updates),
-            diff_params_memory=treedef.unflatten(new_s),
-            diff_updates_memory=treedef.unflatten(new_y),
+            diff_params_memory=jax.tree.unflatten(treedef, new_s),
+            diff_updates_memory=jax.tree.unflatten(treedef, new_y),
             weights_memory=rho,
         )
 
@@ -260,7 +266,7 @@ def lbfgs(
     )
 
 
-@transformation
+@transformation(complex_params="as_real")
 def LBFGS(  # noqa: N802
     lr: ScalarOrSchedule = 1,
     max_iter: int = 20,

@@ -25,7 +25,8 @@ CURVATURE_THRESHOLD = 1e-10  # a pair (s, y) is kept only if y.s exceeds this (t
 class LbfgsState(NamedTuple):
     """State of :func:`gradtx.torch.LBFGS`."""
 
-    count: jax.Array  # int32[]: iterations made (torch's n_iter); a zero gradient does not count
+    # int32[]: iterations made (torch's n_iter); a zero gradient does not count
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
     step: Updates  # s = t d, the last update: shaped like the params, in their dtype
     prev_grad: Updates  # the previous gradient: shaped like the params, in their dtype
     s_history: Updates  # per leaf [history_size, *shape], params' dtype: ring buffer of steps s_i
@@ -72,7 +73,9 @@ def _two_loop(
     def pair(history: list[jax.Array], slot: jax.Array) -> list[jax.Array]:
         return [lax.dynamic_index_in_dim(h, slot, 0, keepdims=False).astype(dtype) for h in history]
 
-    def newest_first(j, carry):
+    def newest_first(
+        j: jax.Array, carry: tuple[list[jax.Array], jax.Array]
+    ) -> tuple[list[jax.Array], jax.Array]:
         q, alpha = carry
         slot = (head - 1 - j) % m
         a = _dot(pair(s_history, slot), q) * rho[slot]
@@ -81,19 +84,21 @@ def _two_loop(
     q, alpha = lax.fori_loop(np.int32(0), np.int32(m), newest_first, (q, jnp.zeros(m, dtype)))
     r = [qi * h_diag for qi in q]
 
-    def oldest_first(j, r):
+    def oldest_first(j: jax.Array, r: list[jax.Array]) -> list[jax.Array]:
         slot = (head + j) % m
         b = _dot(pair(y_history, slot), r) * rho[slot]
         return [ri + si * (alpha[slot] - b) for ri, si in zip(r, pair(s_history, slot))]
 
-    return lax.fori_loop(np.int32(0), np.int32(m), oldest_first, r)
+    out: list[jax.Array] = lax.fori_loop(np.int32(0), np.int32(m), oldest_first, r)
+    return out
 
 
 def _write(history: jax.Array, value: jax.Array, slot: jax.Array, keep: jax.Array) -> jax.Array:
     """``history[slot] = value`` if ``keep``; touches one slot, not the whole ring."""
     old = lax.dynamic_index_in_dim(history, slot, 0, keepdims=False)
     new = jnp.where(keep, value.astype(history.dtype), old)
-    return lax.dynamic_update_index_in_dim(history, new, slot, 0)
+    out: jax.Array = lax.dynamic_update_index_in_dim(history, new, slot, 0)
+    return out
 
 
 def torch_lbfgs(
@@ -149,7 +154,7 @@ def torch_lbfgs(
                 )
         leaves, prev, last = tree.flatten_like(updates, state.prev_grad, state.step)
         treedef = jax.tree.structure(updates, is_leaf=_is_none)
-        s_ring, y_ring = (treedef.flatten_up_to(h) for h in (state.s_history, state.y_history))
+        s_ring, y_ring = (tree.flatten_up_to(treedef, h) for h in (state.s_history, state.y_history))
         floats = [i for i, u in enumerate(leaves) if tree.is_float(u)]
         dtype = tree.compute_dtype(*(x.dtype for i in floats for x in (leaves[i], prev[i])), state.rho.dtype)
 
@@ -181,6 +186,7 @@ def torch_lbfgs(
         if line_search is None:
             t = jnp.where(descent & moving, t, 0.0)
         else:
+            assert value_fn is not None  # the check above raised otherwise
             p = tree.flatten_like(updates, params, what="params")[1]
             value_and_grad = jax.value_and_grad(value_fn, allow_int=True)
 
@@ -188,8 +194,8 @@ def torch_lbfgs(
                 trial = list(p)
                 for i, di in zip(floats, d):
                     trial[i] = (p[i].astype(dtype) + t * di).astype(p[i].dtype)
-                f, grads = value_and_grad(treedef.unflatten(trial))
-                grads = treedef.flatten_up_to(grads)
+                f, grads = value_and_grad(jax.tree.unflatten(treedef, trial))
+                grads = tree.flatten_up_to(treedef, grads)
                 return jnp.asarray(f).astype(dtype), _dot([grads[i].astype(dtype) for i in floats], d)
 
             def search() -> tuple[jax.Array, jax.Array]:
@@ -211,12 +217,12 @@ def torch_lbfgs(
             new_step[i] = step[k].astype(last[i].dtype)
             new_prev[i] = jnp.where(moving, g[k], g_prev[k]).astype(prev[i].dtype)
             new_s[i], new_y[i] = s_hist[k], y_hist[k]
-        return treedef.unflatten(out), LbfgsState(
+        return jax.tree.unflatten(treedef, out), LbfgsState(
             count=jnp.where(moving, tree.safe_increment(state.count), state.count),
-            step=treedef.unflatten(new_step),
-            prev_grad=treedef.unflatten(new_prev),
-            s_history=treedef.unflatten(new_s),
-            y_history=treedef.unflatten(new_y),
+            step=jax.tree.unflatten(treedef, new_step),
+            prev_grad=jax.tree.unflatten(treedef, new_prev),
+            s_history=jax.tree.unflatten(treedef, new_s),
+            y_history=jax.tree.unflatten(treedef, new_y),
             rho=rho,
             head=head,
             h_diag=h_diag.astype(state.h_diag.dtype),

@@ -102,7 +102,7 @@ def strong_wolfe(
     def armijo_fails(t: jax.Array, f: jax.Array) -> jax.Array:
         return ~(f <= f0 + C1 * t * slope0)  # written so that a NaN value fails
 
-    def classify(t, f, slope, f_prev, iters):
+    def classify(t: jax.Array, f: jax.Array, slope: jax.Array, f_prev: jax.Array, iters: jax.Array) -> jax.Array:
         too_high = armijo_fails(t, f) | ((iters > 1) & (f >= f_prev))
         curvature = jnp.abs(slope) <= -C2 * slope0
         return jnp.where(too_high, 1, jnp.where(curvature, 2, jnp.where(slope >= 0, 1, 0))).astype(jnp.int32)

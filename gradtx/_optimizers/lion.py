@@ -18,7 +18,7 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByLionState(NamedTuple):
     """State of :func:`scale_by_lion`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, momentum: shaped like the params, in `mu_dtype` (default: the params')
 
 
@@ -76,7 +76,7 @@ def scale_by_lion(
     checks.one_of("mode", mode, ("hard", "smooth", "refined"))
     checks.real("smooth_beta", smooth_beta)
 
-    def sigma(c):
+    def sigma(c: jax.Array) -> jax.Array:
         if mode == "smooth":
             return jnp.tanh(smooth_beta * c)
         if mode == "refined":
@@ -91,7 +91,7 @@ def scale_by_lion(
     ) -> tuple[Updates, ScaleByLionState]:
         del params, extra_args
 
-        def leaf(g, m):
+        def leaf(g: jax.Array, m: jax.Array) -> tuple[jax.Array, jax.Array]:
             return sigma((1 - b1) * g + b1 * m), (1 - b2) * g + b2 * m
 
         updates, mu = tree.map_unzip(leaf, updates, state.mu)

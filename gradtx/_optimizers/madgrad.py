@@ -17,7 +17,7 @@ from gradtx._transforms.decay import add_decayed_weights
 class MadgradState(NamedTuple):
     """State of :func:`scale_by_madgrad`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     grad_sum_sq: Updates  # v_t, weighted sum of squared gradients: shaped like the params
     s: Updates  # s_t, weighted sum of gradients: shaped like the params
     x0: Params  # x_0, the params given to init (a copy)
@@ -80,13 +80,16 @@ def scale_by_madgrad(
     ) -> tuple[Updates, MadgradState]:
         del extra_args
         params = checks.params_given(params, "scale_by_madgrad")
+        lr: float | jax.Array
         if callable(learning_rate):
             lr = tree.weak(checks.schedule_value("learning_rate", learning_rate(state.count)))
         else:
             lr = learning_rate
         lamb = (lr + eps) * jnp.sqrt(tree.float_count(tree.safe_increment(state.count)))
 
-        def leaf(g, v, s, x0, x):
+        def leaf(
+            g: jax.Array, v: jax.Array, s: jax.Array, x0: jax.Array, x: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array]:
             v = v + lamb * jnp.square(g)
             s = s + lamb * g
             z = x0 - s / (jnp.cbrt(v) + eps)

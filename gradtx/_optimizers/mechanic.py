@@ -17,7 +17,7 @@ class MechanicState(NamedTuple):
     """State of :func:`mechanize`."""
 
     base_optimizer_state: State  # the base optimizer's state
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     r: jax.Array  # float[num_betas]: the bettors' rewards
     m: jax.Array  # float[num_betas]: running max of |h|
     v: jax.Array  # float[num_betas]: running sums of h^2
@@ -127,7 +127,7 @@ def mechanize(
         s = wealth / (jnp.sqrt(v) + eps)
         scale = tree.weak(jnp.sum(s))
 
-        def leaf(g, x, step, p):
+        def leaf(g: jax.Array, x: jax.Array, step: jax.Array, p: jax.Array) -> tuple[jax.Array, jax.Array]:
             del g
             delta = (x - p) / s_div - step
             return (x - scale * delta) - p, x

@@ -134,7 +134,8 @@ def minimize(
         return fun(p, *args, **kwargs)
 
     def value_fn(p: Params) -> jax.Array:
-        return objective(p)[0] if has_aux else objective(p)
+        value: jax.Array = objective(p)[0] if has_aux else objective(p)
+        return value
 
     value_and_grad = jax.value_and_grad(objective, has_aux=has_aux, allow_int=True)
 

@@ -20,7 +20,7 @@ class MomoState(NamedTuple):
     barf: jax.Array  # f̄_t, momentum of the loss values: a scalar, float32 or wider
     gamma: jax.Array  # γ_t, momentum of <g_s, p_s>: a scalar, float32 or wider
     lb: jax.Array  # the lower bound of the loss in use: a scalar, float32 or wider
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
 
 
 class MomoAdamState(NamedTuple):
@@ -31,7 +31,7 @@ class MomoAdamState(NamedTuple):
     barf: jax.Array  # f̄_t, momentum of the loss values: a scalar, float32 or wider
     gamma: jax.Array  # γ_t, momentum of <g_s, p_s>: a scalar, float32 or wider
     lb: jax.Array  # the lower bound of the loss in use: a scalar, float32 or wider
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
 
 
 def _scalar_dtype(params: Params) -> Any:
@@ -252,11 +252,14 @@ def momo_adam(
         correction1 = tree.bias_correction(b1, count).astype(dtype)
         correction2 = tree.bias_correction(b2, count).astype(dtype)
 
-        def moments(g, d, v):
+        def moments(g: jax.Array, d: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             return g, b1 * d + (1 - b1) * g, b2 * v + (1 - b2) * jnp.square(g)
 
         _, exp_avg, exp_avg_sq = tree.map_unzip(moments, updates, state.exp_avg, state.exp_avg_sq)
-        precondition = lambda v: eps + jnp.sqrt(v / correction2.astype(v.dtype))
+
+        def precondition(v: jax.Array) -> jax.Array:
+            return eps + jnp.sqrt(v / correction2.astype(v.dtype))
+
         g, d, v, p = _columns(updates, exp_avg, exp_avg_sq, params)
         d_norm = tree.tree_sum([jnp.sum(jnp.square(di.astype(dtype)) / precondition(vi.astype(dtype))) for di, vi in zip(d, v)])
         d_norm = d_norm.astype(dtype)
@@ -275,7 +278,7 @@ def momo_adam(
         tau = jnp.minimum(alpha / correction1, polyak)
         decay = alpha * jnp.asarray(weight_decay, dtype) / shrink
 
-        def step(u, d, v, p):
+        def step(u: jax.Array, d: jax.Array, v: jax.Array, p: jax.Array) -> jax.Array:
             c = u.dtype
             return -decay.astype(c) * p - tau.astype(c) * d / (eps + jnp.sqrt(v / correction2.astype(c)))
 

@@ -56,7 +56,7 @@ class MuonDimensionNumbers(NamedTuple):
 class MuonState(NamedTuple):
     """State of :func:`scale_by_muon`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # the momentum, shaped like the params, in mu_dtype (or theirs)
     ns_coeffs: jax.Array  # float[3] or float[n, 3]: the Newton-Schulz coefficients used
 
@@ -229,8 +229,8 @@ def scale_by_muon(
         count = tree.safe_increment(state.count)
         dims = _resolve(weight_dimension_numbers, updates)
         leaves, treedef = jax.tree.flatten(updates, is_leaf=_is_slot)
-        mus = treedef.flatten_up_to(state.mu)
-        dim_leaves = treedef.flatten_up_to(dims)
+        mus = tree.flatten_up_to(treedef, state.mu)
+        dim_leaves = tree.flatten_up_to(treedef, dims)
         out, new_mu = list(leaves), list(mus)
         for i, (g, m, d) in enumerate(zip(leaves, mus, dim_leaves)):
             if not tree.is_float(g) or d is None:
@@ -258,7 +258,7 @@ def scale_by_muon(
             if adaptive:
                 ortho = jnp.sum(direction * ortho) * ortho
             out[i], new_mu[i] = ortho.astype(g.dtype), mu.astype(m.dtype)
-        return treedef.unflatten(out), MuonState(count, treedef.unflatten(new_mu), state.ns_coeffs)
+        return jax.tree.unflatten(treedef, out), MuonState(count, jax.tree.unflatten(treedef, new_mu), state.ns_coeffs)
 
     return GradientTransformation(init, update)
 
@@ -287,7 +287,9 @@ def scale_by_shape(weight_dimension_numbers: Any = None, consistent_rms: float |
     if consistent_rms is not None:
         checks.non_negative("consistent_rms", consistent_rms)
 
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any):
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, EmptyState]:
         del params, extra_args
         dims = _resolve(weight_dimension_numbers, updates)
 

@@ -72,12 +72,12 @@ def _newton_schulz(
     acc = tree.compute_dtype(store)
     info = jnp.finfo(store)
 
-    def rounded(y):
+    def rounded(y: jax.Array) -> jax.Array:
         if info.nmant >= jnp.finfo(y.dtype).nmant:
             return y
         return jax.lax.reduce_precision(y, exponent_bits=info.nexp, mantissa_bits=info.nmant)
 
-    def matmul(p, q):  # operands are exact in `store`; the product accumulates in `acc`
+    def matmul(p: jax.Array, q: jax.Array) -> jax.Array:  # operands are exact in `store`; the product accumulates in `acc`
         return jnp.matmul(p.astype(store), q.astype(store), preferred_element_type=acc)
 
     a, b, c = coefficients
@@ -170,7 +170,7 @@ def scale_by_torch_muon(
     checks.interval("ns_steps", ns_steps, 0, 99)
     checks.one_of("adjust_lr_fn", adjust_lr_fn, _ADJUST_LR_FNS)
     checks.dtype_or_none("ns_dtype", ns_dtype)
-    coefficients = tuple(ns_coefficients)
+    coefficients = (ns_coefficients[0], ns_coefficients[1], ns_coefficients[2])  # (a, b, c), also from a list
 
     def init(params: Params) -> ScaleByMuonState:
         return ScaleByMuonState(tree.zeros_like(params))
@@ -180,7 +180,7 @@ def scale_by_torch_muon(
     ) -> tuple[Updates, ScaleByMuonState]:
         del params, extra_args
 
-        def leaf(g, b):
+        def leaf(g: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
             if g.ndim != 2:
                 raise ValueError(
                     f"{active_path()}: Newton–Schulz needs matrices, got a leaf of shape "

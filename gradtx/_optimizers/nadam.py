@@ -20,7 +20,7 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByNadamState(NamedTuple):
     """State of :func:`scale_by_nadam`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu_product: jax.Array  # float[] (jax's default float dtype): prod_{i<=t} mu_i
     mu: Updates  # m_t, first moment: shaped like the params, in `mu_dtype` (default: the params')
     nu: Updates  # v_t, second moment: shaped like the params, in their dtype
@@ -28,7 +28,8 @@ class ScaleByNadamState(NamedTuple):
 
 def _momentum(b1: Any, momentum_decay: Any, step: jax.Array) -> jax.Array:
     """torch's momentum schedule: :math:`\\mu_t = \\beta_1 (1 - 0.5 \\cdot 0.96^{t \\psi})`."""
-    return b1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu: jax.Array = b1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+    return mu
 
 
 @transformation
@@ -116,7 +117,7 @@ def scale_by_nadam(
         momentum_weight = mu_next / (1 - mu_product * mu_next)
         correction2 = tree.bias_correction(b2, count)
 
-        def leaf(g, m, v):
+        def leaf(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * jnp.square(g)
             denominator = jnp.sqrt(v / correction2.astype(v.dtype) + eps_root) + eps
@@ -255,7 +256,7 @@ def nadamw(
 # ------------------------------------------------------------------ torch.optim's dialect
 
 
-@transformation
+@transformation(complex_params="as_real")
 def NAdam(  # noqa: N802
     lr: ScalarOrSchedule = 2e-3,
     betas: tuple[float, float] = (0.9, 0.999),

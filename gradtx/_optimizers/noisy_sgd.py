@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, NamedTuple
 
 import jax
@@ -18,7 +17,7 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class AddNoiseState(NamedTuple):
     """State of :func:`add_noise`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     key: jax.Array  # uint32[...]: the raw data of the random key for the next step (jax.random.key_data)
 
 
@@ -33,15 +32,17 @@ def _typed_key(key: Any, seed: Any) -> jax.Array:
     given = seed if key is None else key
     if given is None:
         return jax.random.key(0)
-    if isinstance(given, numbers.Integral) and not isinstance(given, bool):
-        return jax.random.key(given)
     dtype = getattr(given, "dtype", None)
     if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key) and np.shape(given) == ():
-        return given
+        typed: jax.Array = given
+        return typed
     if dtype is not None and jnp.issubdtype(dtype, jnp.integer) and np.shape(given) == ():
         return jax.random.key(given)
     if dtype == jnp.uint32 and np.ndim(given) == 1:
-        return jax.random.wrap_key_data(given)
+        wrapped: jax.Array = jax.random.wrap_key_data(given)
+        return wrapped
+    if isinstance(given, int) and not isinstance(given, bool):  # a numpy integer has an integer dtype (above)
+        return jax.random.key(given)
     raise TypeError(
         blame(
             "`key` must be an int seed, a jax.random.key(...) or the uint32 data of a key "
@@ -122,12 +123,13 @@ def add_noise(
             k = None if u is None else next(leaf_keys)  # every non-None leaf takes a key, as in Optax
             z = None
             if tree.is_float(u):
+                assert k is not None  # a float leaf is not None
                 u = tree.as_array(u)  # a Python float leaf is a 0-d parameter
                 dtype = tree.compute_dtype(u.dtype)
                 z = jax.random.normal(k, u.shape, dtype, out_sharding=jax.typeof(u).sharding)
             noise.append(z)
 
-        updates = tree.map_float(lambda g, z: g + std.astype(g.dtype) * z, updates, treedef.unflatten(noise))
+        updates = tree.map_float(lambda g, z: g + std.astype(g.dtype) * z, updates, jax.tree.unflatten(treedef, noise))
         return updates, AddNoiseState(count, jax.random.key_data(next_key))
 
     return GradientTransformation(init, update)

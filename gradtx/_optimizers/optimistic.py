@@ -16,11 +16,11 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByOptimisticGradientState(NamedTuple):
     """State of :func:`scale_by_optimistic_gradient`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     previous_gradient: Updates  # g_{t-1}: shaped like the params, in the params' dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_optimistic_gradient(alpha: float = 1.0, beta: float = 1.0) -> GradientTransformation:
     r"""Combine the current and previous gradients: :math:`u_t = (\alpha + \beta) g_t - \beta g_{t-1}`.
 
@@ -68,7 +68,7 @@ def scale_by_optimistic_gradient(alpha: float = 1.0, beta: float = 1.0) -> Gradi
         del params, extra_args
         first = state.count == 0
 
-        def leaf(g, g_previous):
+        def leaf(g: jax.Array, g_previous: jax.Array) -> tuple[jax.Array, jax.Array]:
             g_previous = jnp.where(first, g, g_previous)
             return (alpha + beta) * g - beta * g_previous, g
 

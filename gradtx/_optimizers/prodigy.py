@@ -21,7 +21,7 @@ class ProdigyState(NamedTuple):
     params0: Params  # x_0, the params given to init (a copy)
     estim_lr: jax.Array  # float[]: d_t, the step-size estimate
     numerator_weighted: jax.Array  # float[]: r_t, the weighted sum of <g, x_0 - x>
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
 
 
 @transformation
@@ -113,6 +113,7 @@ def prodigy(
         params = checks.params_given(params, "prodigy")
         b3 = beta2**0.5 if beta3 is None else beta3
         count = tree.safe_increment(state.count)
+        lr: float | jax.Array
         if callable(learning_rate):
             lr = tree.weak(checks.schedule_value("learning_rate", learning_rate(state.count)))
         else:
@@ -126,7 +127,9 @@ def prodigy(
         sum_weight = d if safeguard_warmup else dlr
         dw, dlrw, sw = tree.weak(d), tree.weak(dlr), tree.weak(sum_weight)
 
-        def moments(m, v, s, g):
+        def moments(
+            m: jax.Array, v: jax.Array, s: jax.Array, g: jax.Array
+        ) -> tuple[jax.Array, jax.Array, jax.Array]:
             dg = dw * g
             m = beta1 * m + (1 - beta1) * dg
             v = beta2 * v + (1 - beta2) * dg * dg
@@ -141,7 +144,7 @@ def prodigy(
         # As in Optax, eps is scaled by the new estimate and the step by the old one.
         new_eps = tree.weak(estim_lr) * eps
 
-        def step(g, m, v, p):
+        def step(g: jax.Array, m: jax.Array, v: jax.Array, p: jax.Array) -> jax.Array:
             del g
             return -weight_decay * dlrw * p - dlrw * m / (jnp.sqrt(v) + new_eps)
 

@@ -21,12 +21,12 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByRadamState(NamedTuple):
     """State of :func:`scale_by_radam`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in their dtype
     nu: Updates  # v_t, second moment: shaped like the params, in their dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_radam(
     b1: float = 0.9,
     b2: float = 0.999,
@@ -116,9 +116,9 @@ def scale_by_radam(
         ratio = (rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)
         rectification = jnp.sqrt(jnp.where(rectified, ratio, 1.0))  # no NaN where it is not used
 
-        def leaf(g, m, v):
+        def leaf(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             m = b1 * m + (1 - b1) * g
-            v = b2 * v + (1 - b2) * jnp.square(g)
+            v = b2 * v + (1 - b2) * tree.abs_sq(g)
             c1, c2, r = (x.astype(m.dtype) for x in (correction1, correction2, rectification))
             m_hat = nesterov_mean(b1, m, g, c1, next_correction1.astype(m.dtype)) if nesterov else m / c1
             if eps_before_correction:
@@ -198,7 +198,7 @@ def radam(
 # ------------------------------------------------------------------ torch.optim's dialect
 
 
-@transformation
+@transformation(complex_params="as_real")
 def RAdam(  # noqa: N802
     lr: ScalarOrSchedule = 1e-3,
     betas: tuple[float, float] = (0.9, 0.999),

@@ -18,12 +18,13 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByRmsState(NamedTuple):
     """State of :func:`scale_by_rms` and :func:`scale_by_stddev`."""
 
-    count: jax.Array  # int32[]: updates applied so far (read when `bias_correction`)
+    # int32[]: updates applied so far (read when `bias_correction`)
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
     nu: Updates  # v_t, running mean of g^2: shaped like the params, in their dtype
     mu: Updates | None  # m_t, running mean of g when centered (same shapes), else None
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_rms(
     decay: float = 0.9,
     eps: float = 1e-8,
@@ -98,21 +99,23 @@ def scale_by_rms(
         count = tree.safe_increment(state.count)
         correction = tree.bias_correction(decay, count) if bias_correction else 1.0
 
-        def scaled(g, s):
+        def scaled(g: jax.Array, s: jax.Array) -> jax.Array:
             return g * jax.lax.rsqrt(s + eps) if eps_in_sqrt else g / (jnp.sqrt(s) + eps)
 
         if centered:
 
-            def leaf(g, v, m):
-                v = decay * v + (1 - decay) * jnp.square(g)
+            def leaf_centered(
+                g: jax.Array, v: jax.Array, m: jax.Array
+            ) -> tuple[jax.Array, jax.Array, jax.Array]:
+                v = decay * v + (1 - decay) * tree.abs_sq(g)
                 m = decay * m + (1 - decay) * g
-                return scaled(g, v / correction - jnp.square(m / correction)), v, m
+                return scaled(g, v / correction - tree.abs_sq(m / correction)), v, m
 
-            updates, nu, mu = tree.map_unzip(leaf, updates, state.nu, state.mu)
+            updates, nu, mu = tree.map_unzip(leaf_centered, updates, state.nu, state.mu)
         else:
 
-            def leaf(g, v):
-                v = decay * v + (1 - decay) * jnp.square(g)
+            def leaf(g: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+                v = decay * v + (1 - decay) * tree.abs_sq(g)
                 return scaled(g, v / correction), v
 
             updates, nu = tree.map_unzip(leaf, updates, state.nu)
@@ -122,7 +125,7 @@ def scale_by_rms(
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_stddev(
     decay: float = 0.9,
     eps: float = 1e-8,
@@ -233,7 +236,7 @@ def rmsprop(
     )
 
 
-@transformation
+@transformation(complex_params="as_real")
 def RMSprop(  # noqa: N802
     lr: ScalarOrSchedule = 1e-2,
     alpha: float = 0.99,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import jax
+import jax.core
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
@@ -109,7 +110,7 @@ def scale_by_rprop(
     ) -> tuple[Updates, ScaleByRpropState]:
         del params, extra_args
 
-        def leaf(g, d, h):
+        def leaf(g: jax.Array, d: jax.Array, h: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             agreement = jnp.sign(g * h)
             flipped = agreement < 0
             factor = jnp.where(agreement > 0, eta_plus, eta_minus).astype(d.dtype)
@@ -172,7 +173,7 @@ def rprop(
     return chain(scale_by_rprop(learning_rate, eta_minus, eta_plus, min_step_size, max_step_size), scale(-1.0))
 
 
-@transformation
+@transformation(complex_params="as_real")
 def Rprop(  # noqa: N802
     lr: float = 1e-2,
     etas: tuple[float, float] = (0.5, 1.2),
@@ -245,4 +246,6 @@ def Rprop(  # noqa: N802
     else:
         start = min(max(lr, min_step), max_step)
     parts = [scale(-1.0)] if maximize else []
-    return chain(*parts, scale_by_rprop(start, eta_minus, eta_plus, min_step, max_step), scale(-1.0))
+    # An array lr (inject_hyperparams, jit) makes `start` an array; scale_by_rprop takes it like a float.
+    rule = scale_by_rprop(start, eta_minus, eta_plus, min_step, max_step)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    return chain(*parts, rule, scale(-1.0))

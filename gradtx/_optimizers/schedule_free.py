@@ -161,6 +161,7 @@ def schedule_free(
         updates: Updates, state: ScheduleFreeState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, ScheduleFreeState]:
         params = checks.params_given(params, "schedule_free")
+        lr: float | jax.Array
         if callable(learning_rate):
             lr = checks.schedule_value("learning_rate", learning_rate(state.step_count))
         else:
@@ -174,7 +175,7 @@ def schedule_free(
 
         beta = tree.weak(b1)
 
-        def leaf(g, z, step, y):
+        def leaf(g: jax.Array, z: jax.Array, step: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
             del g
             z_next = (z + step).astype(z.dtype)
             x = (y - (1 - beta) * z) / beta

@@ -12,7 +12,7 @@ from gradtx._transforms.momentum import scale_by_momentum, trace
 from gradtx._transforms.scale import scale_by_learning_rate
 
 
-@transformation
+@transformation(complex_params="native")
 def sgd(
     learning_rate: ScalarOrSchedule,
     momentum: float | None = None,
@@ -66,7 +66,7 @@ def sgd(
     return chain(*momentum_part, scale_by_learning_rate(learning_rate))
 
 
-@transformation
+@transformation(complex_params="as_real")
 def SGD(  # noqa: N802
     lr: ScalarOrSchedule = 1e-3,
     momentum: float = 0,

@@ -99,7 +99,9 @@ def scale_by_sm3(b1: float = 0.9, b2: float = 1.0, eps: float = 1e-8) -> Gradien
     ) -> tuple[Updates, ScaleBySM3State]:
         del params, extra_args
 
-        def leaf(g, v, mu):  # `mu`: this leaf's tuple of accumulators, in their storage dtype
+        def leaf(  # `mu`: this leaf's tuple of accumulators, in their storage dtype
+            g: jax.Array, v: jax.Array, mu: tuple[jax.Array, ...]
+        ) -> tuple[jax.Array, jax.Array, tuple[jax.Array, ...]]:
             coefficient = jnp.where(b2 == 1, 1.0, 1 - b2).astype(g.dtype)
             covers = [m.astype(g.dtype) for m in mu]
             if g.ndim < 2:  # one cover per entry: a full accumulator

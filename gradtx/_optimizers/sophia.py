@@ -76,8 +76,9 @@ def hutchinson_estimator_diag_hessian(random_seed: jax.Array | None = None) -> G
         leaves, treedef = jax.tree.flatten(params)
         keys = jax.random.split(subkey, len(leaves))
         dtype = min((x.dtype for x in tree.leaves_of(params)), key=lambda d: jnp.dtype(d).itemsize, default=jnp.float32)
-        signs = treedef.unflatten(
-            [jax.random.rademacher(k, jnp.shape(x), jnp.float32).astype(dtype) for k, x in zip(keys, leaves)]
+        signs = jax.tree.unflatten(
+            treedef,
+            [jax.random.rademacher(k, jnp.shape(x), jnp.float32).astype(dtype) for k, x in zip(keys, leaves)],
         )
         hvp = jax.jvp(jax.grad(obj_fn), (params,), (signs,))[1]
         return jax.tree.map(lambda h, z: h * z.astype(h.dtype), hvp, signs), HutchinsonState(key)
@@ -91,7 +92,7 @@ _HUTCHINSON = hutchinson_estimator_diag_hessian()  # the default estimator (key 
 class SophiaState(NamedTuple):
     """State of :func:`scale_by_sophia`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, EMA of the gradients: shaped like the params, in `mu_dtype`
     nu: Updates  # h_t, EMA of the Hessian-diagonal estimates: shaped like the params, in the params' dtype
     hessian_fn_state: State  # state of `hessian_diagonal_fn`
@@ -183,7 +184,7 @@ def scale_by_sophia(
         count = tree.safe_increment(state.count)
         correction1 = tree.bias_correction(b1, count)
 
-        def leaf(g, m, h):
+        def leaf(g: jax.Array, m: jax.Array, h: jax.Array) -> tuple[jax.Array, jax.Array]:
             m = (1 - b1) * g + b1 * m
             u = (m / correction1.astype(g.dtype)) / jnp.maximum(gamma * h, eps)
             return u, m
@@ -199,7 +200,8 @@ def scale_by_sophia(
                     lambda: jax.debug.print("Sophia optimizer win rate: {}", rate),
                     lambda: None,
                 )
-            updates = tree.map_float(lambda u: jnp.clip(u, -clip_threshold, clip_threshold), updates)
+            threshold = clip_threshold  # a float here, also inside the lambda (pyright does not narrow captures)
+            updates = tree.map_float(lambda u: jnp.clip(u, -threshold, threshold), updates)
 
         def estimate(hessian_state: State, nu: Updates) -> tuple[State, Updates]:
             diagonal, hessian_state = hessian_fn.update(grads, hessian_state, params, **extra_args)

@@ -98,7 +98,9 @@ def scale_by_sparse_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) 
     ) -> tuple[Updates, ScaleBySparseAdamState]:
         del params, extra_args
 
-        def leaf(g, m, v, count):
+        def leaf(
+            g: jax.Array, m: jax.Array, v: jax.Array, count: jax.Array | tuple[jax.Array, ...]
+        ) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
             # Unboxed (and float) when map_unzip probes the rule abstractly on a tree without floats.
             count = (count[0] if isinstance(count, tuple) else count).astype(jnp.int32)
             touched = _touched_rows(g)

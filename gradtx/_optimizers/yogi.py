@@ -16,12 +16,12 @@ from gradtx._transforms.scale import scale_by_learning_rate
 class ScaleByYogiState(NamedTuple):
     """State of :func:`scale_by_yogi`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in the params' dtype
     nu: Updates  # v_t, second moment: shaped like the params, in the params' dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_yogi(
     b1: float = 0.9,
     b2: float = 0.999,
@@ -84,9 +84,9 @@ def scale_by_yogi(
         correction1 = tree.bias_correction(b1, count)
         correction2 = tree.bias_correction(b2, count)
 
-        def leaf(g, m, v):
+        def leaf(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
             m = (1 - b1) * g + b1 * m
-            g2 = jnp.square(g)
+            g2 = tree.abs_sq(g)
             v = v - (1 - b2) * jnp.sign(v - g2) * g2
             m_hat = m / correction1.astype(g.dtype)
             v_hat = v / correction2.astype(g.dtype)

@@ -36,7 +36,7 @@ class _Point(NamedTuple):
 
 
 class _Search(NamedTuple):
-    count: jax.Array  # int32[]: evaluations made
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: evaluations made
     trial: _Point  # the last step evaluated
     grad: Updates  # the gradient there
     decrease_error: jax.Array
@@ -51,7 +51,9 @@ class _Search(NamedTuple):
     safe_grad: Updates
 
 
-def _cubic_minimizer(a, fa, slope_a, b, fb, c, fc):
+def _cubic_minimizer(
+    a: jax.Array, fa: jax.Array, slope_a: jax.Array, b: jax.Array, fb: jax.Array, c: jax.Array, fc: jax.Array
+) -> jax.Array:
     """Minimizer of the cubic through ``(a, fa)`` with slope ``slope_a``, ``(b, fb)`` and ``(c, fc)``."""
     db, dc = b - a, c - a
     denominator = (db * dc) ** 2 * (db - dc)
@@ -61,7 +63,7 @@ def _cubic_minimizer(a, fa, slope_a, b, fb, c, fc):
     return a + (-square + jnp.sqrt(square * square - 3.0 * cubic * slope_a)) / (3.0 * cubic)
 
 
-def _quadratic_minimizer(a, fa, slope_a, b, fb):
+def _quadratic_minimizer(a: jax.Array, fa: jax.Array, slope_a: jax.Array, b: jax.Array, fb: jax.Array) -> jax.Array:
     """Minimizer of the parabola through ``(a, fa)`` with slope ``slope_a`` and ``(b, fb)``."""
     db = b - a
     return a - slope_a / (2.0 * ((fb - fa - slope_a * db) / db**2))
@@ -71,7 +73,7 @@ def _pick(condition: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree.map(lambda x, y: jnp.where(condition, x, y), a, b)
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_zoom_linesearch(
     max_linesearch_steps: int,
     max_learning_rate: float | None = None,
@@ -172,6 +174,7 @@ def scale_by_zoom_linesearch(
     ) -> tuple[Updates, ScaleByZoomLinesearchState]:
         value, grad, value_fn = (extra_args.get(k) for k in ("value", "grad", "value_fn"))
         needs("the zoom line search", {"params": params, "value": value, "grad": grad, "value_fn": value_fn})
+        assert value_fn is not None  # needs() raised otherwise
         line = Line(updates, params, value_fn, value_fn_kwargs(value_fn, extra_args))
         dtype = line.dtype
         f0 = jnp.asarray(value).astype(dtype)
@@ -248,7 +251,8 @@ def scale_by_zoom_linesearch(
 
         def step(s: _Search) -> _Search:
             s = lax.cond(s.bracketed, shrink, grow, s)
-            return lax.cond(s.failed, fall_back, lambda s: s, s)
+            out: _Search = lax.cond(s.failed, fall_back, lambda s: s, s)
+            return out
 
         zero = jnp.zeros([], dtype)
         start_point = _Point(zero, f0, slope0)
@@ -332,10 +336,11 @@ def value_and_grad_from_state(value_fn: Callable[..., Any]) -> Callable[..., tup
 
         def stored(p: Params, a: Any, kw: Any) -> tuple[jax.Array, Updates]:
             leaves, treedef = jax.tree.flatten(shapes[1])
-            grads = treedef.flatten_up_to(jax.tree.map(lambda g: g, found.grad, is_leaf=lambda x: x is None))
+            grads = tree.flatten_up_to(treedef, jax.tree.map(lambda g: g, found.grad, is_leaf=lambda x: x is None))
             grads = [jnp.zeros(o.shape, o.dtype) if g is None else g.astype(o.dtype) for g, o in zip(grads, leaves)]
-            return value.astype(shapes[0].dtype), treedef.unflatten(grads)
+            return value.astype(shapes[0].dtype), jax.tree.unflatten(treedef, grads)
 
-        return lax.cond(jnp.isfinite(value), stored, fresh, params, args, kwargs)
+        out: tuple[jax.Array, Updates] = lax.cond(jnp.isfinite(value), stored, fresh, params, args, kwargs)
+        return out
 
     return value_and_grad

@@ -87,7 +87,7 @@ class RecordedSchedule:
             return True
         if not isinstance(other, RecordedSchedule) or self._key is None:
             return False
-        return self._key == other._key
+        return bool(self._key == other._key)
 
     def __hash__(self) -> int:
         return id(self) if self._key is None else hash(self._key)
@@ -187,8 +187,8 @@ def cosine_weight(frac: jax.Array) -> jax.Array:
 
 def cosine(start: Any, end: Any, frac: jax.Array) -> jax.Array:
     """Go from ``start`` (``frac = 0``) to ``end`` (``frac = 1``, exactly) along half a cosine."""
-    start, end = as_float(start), as_float(end)
-    return end + (start - end) * cosine_weight(frac)
+    first, last = as_float(start), as_float(end)
+    return last + (first - last) * cosine_weight(frac)
 
 
 def ratio(num: Any, den: Any) -> jax.Array:

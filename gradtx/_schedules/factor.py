@@ -100,8 +100,9 @@ def multiplicative_factor_schedule(init_value: float, lr_lambda: Callable[[jax.A
 
     def product(k: jax.Array) -> jax.Array:
         one = as_float(1.0)
-        return jax.lax.fori_loop(
+        factors: jax.Array = jax.lax.fori_loop(
             jnp.ones_like(k), k + 1, lambda i, acc: acc * call_user(lr_lambda, i), one
         )
+        return factors
 
     return lambda count: as_float(init_value) * jnp.vectorize(product)(_steps(count))

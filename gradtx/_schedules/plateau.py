@@ -23,7 +23,8 @@ class ReduceOnPlateauState(NamedTuple):
     best_value: jax.Array  # float[]: the best (averaged) metric so far; +-inf before any
     plateau_count: jax.Array  # int32[]: averaged metrics in a row that did not improve on `best_value`
     cooldown_count: jax.Array  # int32[]: averaged metrics still to ignore after the last reduction
-    count: jax.Array  # int32[]: metrics gathered into `avg_value` so far (up to `accumulation_size`)
+    # int32[]: metrics gathered into `avg_value` so far (up to `accumulation_size`)
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
     avg_value: jax.Array  # float[]: the mean of the metrics gathered since the last averaged one
 
 
@@ -121,7 +122,7 @@ def scale_on_plateau(
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(complex_params="native")
 def reduce_on_plateau(
     factor: float = 0.1,
     patience: int = 10,

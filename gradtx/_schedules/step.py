@@ -169,7 +169,7 @@ def piecewise_constant_schedule(
     for b, c in table.items():
         if isinstance(b, bool) or not isinstance(b, numbers.Integral):
             raise TypeError(blame(f"`boundaries_and_scales` keys must be integer steps, got the key {b!r}"))
-        if not -MAX_STEPS <= b <= MAX_STEPS:
+        if not -MAX_STEPS <= int(b) <= MAX_STEPS:
             raise ValueError(
                 blame(
                     "`boundaries_and_scales` keys must be steps in [-(2**31 - 1), 2**31 - 1], "

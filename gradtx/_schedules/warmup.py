@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -243,7 +244,8 @@ def sgdr_schedule(cosine_kwargs: Iterable[Mapping[str, float]]) -> Schedule:
     if not cycles:
         raise ValueError(blame("`cosine_kwargs` must hold at least one cycle, got none"))
     parts, boundaries, end = [], [], 0
-    for i, kwargs in enumerate(cycles):
+    for i, cycle in enumerate(cycles):
+        kwargs: Mapping[str, Any] = cycle  # numbers: steps (int) and values (float)
         if not isinstance(kwargs, Mapping):
             raise TypeError(blame(f"`cosine_kwargs[{i}]` must be a dict of arguments, got {kwargs!r}"))
         try:

@@ -45,7 +45,7 @@ def _times(scale: jax.Array, factor: Any) -> jax.Array:
     return (scale.astype(wide) * tree.weak(factor)).astype(jnp.float32)
 
 
-@transformation
+@transformation(complex_params="native")
 def dynamic_loss_scale(
     inner: GradientTransformation,
     initial_scale: float = 2.0**15,
@@ -176,7 +176,8 @@ def _find(fn: str, state: State) -> DynamicLossScaleState:
             f"{fn}: the state holds {what}; it needs exactly one, from "
             "gradtx.dynamic_loss_scale(...).init(params) (or call it on that part of the state)."
         )
-    return found[0]
+    loss_scale: DynamicLossScaleState = found[0]
+    return loss_scale
 
 
 def scale_loss(loss: jax.Array, state: State) -> jax.Array:

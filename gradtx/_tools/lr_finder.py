@@ -6,7 +6,7 @@ import functools
 import inspect
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -71,7 +71,8 @@ def _swept_transformation(tx: Any, params: Params, min_lr: float) -> tuple[Gradi
             )
         )
     name = _factory_argument(tx)
-    return inject_hyperparams(tx)(float(min_lr)), name
+    factory = cast(Callable[..., GradientTransformation], tx)  # checked above as far as it can be
+    return inject_hyperparams(factory)(float(min_lr)), name
 
 
 def _learning_rates(min_lr: float, max_lr: float, num_steps: int) -> jax.Array:
@@ -175,7 +176,8 @@ def _sweep(
         return carry, (nan, nan)
 
     def body(carry: Carry, step: jax.Array) -> tuple[Carry, tuple[jax.Array, jax.Array]]:
-        return lax.cond(carry.diverged_at >= 0, stopped, live, carry, step)
+        out: tuple[Carry, tuple[jax.Array, jax.Array]] = lax.cond(carry.diverged_at >= 0, stopped, live, carry, step)
+        return out
 
     start = Carry(
         params,
@@ -322,7 +324,7 @@ def lr_finder(
                     blame(f"`batches` must be arrays sharing a leading axis, got leading sizes {shown}")
                 )
         swept, name = _swept_transformation(tx, params, min_lr)
-    return _sweep(
+    result: LrFinderResult = _sweep(  # jitted: the checkers see Any
         params,
         batches,
         loss_fn=loss_fn,
@@ -337,6 +339,7 @@ def lr_finder(
         diverge_factor=float(diverge_factor),
         skip_start=skip_start,
     )
+    return result
 
 
 def plot_lr_finder(result: LrFinderResult, ax: Any = None, *, show_raw: bool = True) -> Any:

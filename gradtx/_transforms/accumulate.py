@@ -22,7 +22,7 @@ class AccumulateGradientsState(NamedTuple):
     acc_grads: Updates  # sum of g / every_k this cycle: shaped like the params, in their dtype (or `dtype`)
 
 
-@transformation
+@transformation(complex_params="native")
 def accumulate_gradients(
     inner: GradientTransformation, every_k: int, *, dtype: Any = None
 ) -> GradientTransformation:
@@ -89,7 +89,7 @@ def accumulate_gradients(
     ) -> tuple[Updates, AccumulateGradientsState]:
         emit = state.mini_step == every_k - 1
 
-        def leaf(g, a):
+        def leaf(g: jax.Array, a: jax.Array) -> tuple[jax.Array, jax.Array]:
             a = a + g / every_k
             return a, jnp.where(emit, 0, a)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -20,12 +21,13 @@ def _need_params(params: Params | None) -> Params:
     return checks.params_given(params, "parameter averaging")
 
 
-def _floats_from(kept: Any, params: Params, choose: Any = None) -> Params:
+def _floats_from(kept: Any, params: Params, choose: Callable[[Any, Any], Any] | None = None) -> Params:
     """``params`` with each floating leaf replaced by the matching leaf of ``kept`` (or ``choose(k, p)``)."""
     choose = choose or (lambda k, p: k)
-    kept_leaves = jax.tree.structure(params, is_leaf=_is_none).flatten_up_to(kept)
+    kept_leaves = tree.flatten_up_to(jax.tree.structure(params, is_leaf=_is_none), kept)
     leaves, treedef = jax.tree.flatten(params, is_leaf=_is_none)
-    return treedef.unflatten([choose(k, p) if tree.is_float(p) else p for k, p in zip(kept_leaves, leaves)])
+    chosen = [choose(k, p) if tree.is_float(p) else p for k, p in zip(kept_leaves, leaves)]
+    return jax.tree.unflatten(treedef, chosen)
 
 
 class LookaheadState(NamedTuple):
@@ -40,7 +42,7 @@ class LookaheadState(NamedTuple):
         return _floats_from(self.slow, params)
 
 
-@transformation
+@transformation(complex_params="native")
 def lookahead(
     fast_optimizer: GradientTransformation,
     sync_period: int,
@@ -113,7 +115,7 @@ def lookahead(
         updates, fast_state = fast.update(updates, state.fast_state, params, **extra_args)
         sync = state.steps_since_sync == sync_period - 1
 
-        def leaf(u, slow, p):
+        def leaf(u: jax.Array, slow: jax.Array, p: jax.Array) -> tuple[jax.Array, jax.Array]:
             diff = p + u - slow  # from the slow weights to where this step puts the fast ones
             alpha = jnp.asarray(slow_step_size, u.dtype)
             return jnp.where(sync, u - (1 - alpha) * diff, u), jnp.where(sync, slow + alpha * diff, slow)
@@ -131,7 +133,7 @@ def lookahead(
 class PolyakAveragingState(NamedTuple):
     """State of :func:`polyak_averaging`. ``eval_params`` gives the average."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     n_averaged: jax.Array  # int32[]: iterates in the average
     average: Params  # mean of the averaged iterates: shaped like the params, in their dtype
     inner_state: State  # the inner optimizer's state
@@ -142,7 +144,7 @@ class PolyakAveragingState(NamedTuple):
         return _floats_from(self.average, params, lambda a, p: jnp.where(started, a, p))
 
 
-@transformation
+@transformation(complex_params="native")
 def polyak_averaging(inner: GradientTransformation, start: int = 0, every: int = 1) -> GradientTransformation:
     r"""Keep the equal-weight running mean of the iterates (Polyak-Ruppert averaging, SWA).
 
@@ -216,7 +218,7 @@ def polyak_averaging(inner: GradientTransformation, start: int = 0, every: int =
 
         divisor = jnp.maximum(n, 1)  # n for the iterate joining the average (never 0, even when unused)
 
-        def leaf(u, average, p):
+        def leaf(u: jax.Array, average: jax.Array, p: jax.Array) -> tuple[jax.Array, jax.Array]:
             new = average + (p + u - average) / divisor.astype(average.dtype)
             return u, jnp.where(take, new, average)
 

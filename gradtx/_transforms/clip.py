@@ -62,7 +62,7 @@ def clip(max_delta: float | jax.Array) -> GradientTransformation:
     ) -> tuple[Updates, EmptyState]:
         del params, extra_args
 
-        def leaf(u):
+        def leaf(u: jax.Array) -> jax.Array:
             delta = jnp.asarray(max_delta, u.dtype)
             return jnp.clip(u, -delta, delta)
 
@@ -72,13 +72,13 @@ def clip(max_delta: float | jax.Array) -> GradientTransformation:
 
 
 def _sum_of_squares(updates: Updates) -> jax.Array:
-    """One scalar: the sum of the squares of all floating leaves (float32 or wider)."""
+    """One real scalar: the sum of :math:`|x|^2` over all floating leaves (float32 or wider)."""
     leaves = tree.leaves_of(updates)
     dtype = tree.compute_dtype(*(x.dtype for x in leaves))
-    return tree.tree_sum([jnp.sum(jnp.square(x.astype(dtype))) for x in leaves])
+    return tree.tree_sum([jnp.sum(tree.abs_sq(x.astype(dtype))).real for x in leaves])
 
 
-@transformation
+@transformation(complex_params="native")
 def clip_by_global_norm(
     max_norm: float | jax.Array, *, eps: float | jax.Array = 0.0, axis_name: Any = None
 ) -> GradientTransformation:
@@ -147,7 +147,7 @@ def clip_by_global_norm(
     return GradientTransformation(_empty_init, update)
 
 
-@transformation(needs_leaves=True)
+@transformation(needs_leaves=True, complex_params="native")
 def clip_by_block_rms(threshold: float | jax.Array) -> GradientTransformation:
     r"""Scale each leaf down so that its root mean square is at most ``threshold``.
 
@@ -184,8 +184,8 @@ def clip_by_block_rms(threshold: float | jax.Array) -> GradientTransformation:
     ) -> tuple[Updates, EmptyState]:
         del params, extra_args
 
-        def leaf(u):
-            rms = jnp.sqrt(jnp.mean(jnp.square(u)))
+        def leaf(u: jax.Array) -> jax.Array:
+            rms = jnp.sqrt(jnp.mean(tree.abs_sq(u)))
             return u / jnp.maximum(1, rms / jnp.asarray(threshold, u.dtype))
 
         return tree.map_float(leaf, updates), state
@@ -274,7 +274,7 @@ def adaptive_grad_clip(
         del extra_args
         checks.params_given(params, "adaptive clipping")
 
-        def leaf(g, p):
+        def leaf(g: jax.Array, p: jax.Array) -> jax.Array:
             axes = _unit_axes(g, axis)
             g_norm = jnp.sqrt(jnp.sum(jnp.square(g), axis=axes, keepdims=True))
             p_norm = jnp.sqrt(jnp.sum(jnp.square(p), axis=axes, keepdims=True))

@@ -35,7 +35,7 @@ def _condition(
     return run.astype(jnp.bool_)
 
 
-@transformation
+@transformation(complex_params="native")
 def conditionally_transform(
     inner: GradientTransformation,
     should_transform_fn: Callable[..., Any],
@@ -92,7 +92,7 @@ def conditionally_transform(
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(complex_params="native")
 def conditionally_mask(
     inner: GradientTransformation,
     should_transform_fn: Callable[..., Any],
@@ -146,7 +146,7 @@ def conditionally_mask(
     return GradientTransformation(init, update)
 
 
-@transformation(needs_leaves=True)
+@transformation(complex_params="native")
 def selective_transform(optimizer: GradientTransformation, *, freeze_mask: Any) -> GradientTransformation:
     """Run ``optimizer`` on the leaves not in ``freeze_mask``; give the frozen ones zero updates.
 

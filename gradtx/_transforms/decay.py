@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 
@@ -23,10 +23,11 @@ from gradtx._core.paths import Mask
 class AddDecayedWeightsState(NamedTuple):
     """State of :func:`add_decayed_weights` with a scheduled weight decay."""
 
-    count: jax.Array  # int32[]: updates applied so far, the argument of the schedule
+    # int32[]: updates applied so far, the argument of the schedule
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
 
 
-@transformation
+@transformation(complex_params="native")
 def add_decayed_weights(weight_decay: ScalarOrSchedule = 0.0, mask: Mask | None = None) -> GradientTransformation:
     r"""Add the params times a constant to the updates: :math:`u \leftarrow u + \lambda_t p`.
 
@@ -61,21 +62,24 @@ def add_decayed_weights(weight_decay: ScalarOrSchedule = 0.0, mask: Mask | None 
     checks.learning_rate(weight_decay, "weight_decay")
     if checks.is_static_zero(weight_decay):
         return identity()
-    scheduled = callable(weight_decay)
+    schedule = weight_decay if callable(weight_decay) else None
+    constant = 0.0 if callable(weight_decay) else weight_decay
 
     def init(params: Params) -> EmptyState | AddDecayedWeightsState:
-        return AddDecayedWeightsState(tree.zero_count(params)) if scheduled else EmptyState()
+        return AddDecayedWeightsState(tree.zero_count(params)) if schedule is not None else EmptyState()
 
     def update(
         updates: Updates, state: EmptyState | AddDecayedWeightsState, params: Params | None = None, **extra_args: Any
     ) -> tuple[Updates, EmptyState | AddDecayedWeightsState]:
         del extra_args
         checks.params_given(params, "weight decay")
-        if scheduled:
-            rate = tree.weak(checks.schedule_value("weight_decay", weight_decay(state.count)))
-            state = AddDecayedWeightsState(tree.safe_increment(state.count))
+        rate: float | jax.Array
+        if schedule is not None:
+            count = cast(AddDecayedWeightsState, state).count  # init made this state for a schedule
+            rate = tree.weak(checks.schedule_value("weight_decay", schedule(count)))
+            state = AddDecayedWeightsState(tree.safe_increment(count))
         else:
-            rate = weight_decay
+            rate = constant
         return tree.map_float(lambda u, p: u + rate * p, updates, params), state
 
     tx = GradientTransformation(init, update)

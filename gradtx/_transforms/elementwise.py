@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from gradtx._core import checks, tree
-from gradtx._core.base import EmptyState, GradientTransformation, Params, Updates, transformation
+from gradtx._core.base import EmptyState, GradientTransformation, Params, UpdateFn, Updates, transformation
 from gradtx._core.combine import _check_transform
 
 NonNegativeParamsState = EmptyState
@@ -49,15 +49,17 @@ def with_extra_args_support(tx: GradientTransformation) -> GradientTransformatio
     return _check_transform("with_extra_args_support", "`tx`", tx)
 
 
-def _stateless_update(fn: Callable[[Updates, Params | None], Updates]) -> Any:
-    def update(updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any):
+def _stateless_update(fn: Callable[[Updates, Params | None], Updates]) -> UpdateFn:
+    def update(
+        updates: Updates, state: EmptyState, params: Params | None = None, **extra_args: Any
+    ) -> tuple[Updates, EmptyState]:
         del extra_args
         return fn(updates, params), state
 
     return update
 
 
-@transformation
+@transformation(complex_params="native")
 def set_to_zero() -> GradientTransformation:
     r"""Replace every update by zeros: :math:`u = 0` (the parameters stay where they are).
 
@@ -79,7 +81,7 @@ def set_to_zero() -> GradientTransformation:
     )
 
 
-@transformation
+@transformation(complex_params="native")
 def stateless_with_tree_map(f: Callable[[jax.Array, jax.Array | None], jax.Array]) -> GradientTransformation:
     """A stateless transformation from a per-leaf function ``f(update, param) -> update``.
 
@@ -109,7 +111,7 @@ def stateless_with_tree_map(f: Callable[[jax.Array, jax.Array | None], jax.Array
     return GradientTransformation(init_empty_state, _stateless_update(apply))
 
 
-@transformation(needs_leaves=True)
+@transformation(needs_leaves=True, complex_params="native")
 def centralize() -> GradientTransformation:
     r"""Gradient centralisation: subtract from each leaf of rank >= 2 its mean over all but the first axis.
 

@@ -18,7 +18,7 @@ class FreezeState(NamedTuple):
     inner_state: State | None  # the optimizer's state, built on the trainable leaves only; None without one
 
 
-@transformation(needs_leaves=True)
+@transformation(complex_params="native")
 def freeze(mask: Mask, *, inner: GradientTransformation | None = None) -> GradientTransformation:
     r"""Give the leaves selected by ``mask`` zero updates, and optimize the others with ``inner``.
 

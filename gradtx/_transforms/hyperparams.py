@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
@@ -19,7 +20,8 @@ from gradtx._core.base import GradientTransformation, Params, State, Updates, tr
 class InjectHyperparamsState(NamedTuple):
     """State of a transformation built by :func:`inject_hyperparams`."""
 
-    count: jax.Array  # int32[]: updates applied so far; the argument of the schedules
+    # int32[]: updates applied so far; the argument of the schedules
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count
     hyperparams: dict[str, jax.Array]  # name -> float32[] (float64 under x64): the value the next update uses
     scheduled: dict[str, jax.Array]  # name -> float32[] (float64 under x64): schedule(count), read only
     inner_state: State  # the state of the wrapped transformation
@@ -97,13 +99,13 @@ def _injected(
         # Built once with the values as given (schedules at count 0), so that bad arguments
         # fail here, with the factory's own message.
         at_zero = {name: jnp.asarray(s(jnp.zeros([], jnp.int32))) for name, s in schedules.items()}
-        first = inspect.BoundArguments(signature, {**bound.arguments, **at_zero})  # type: ignore[arg-type]
+        first = inspect.BoundArguments(signature, {**bound.arguments, **at_zero})
         factory(*first.args, **first.kwargs)
 
         def make(values: Mapping[str, jax.Array]) -> GradientTransformation:
             arguments = dict(bound.arguments)
             arguments.update({name: tree.weak(values[name]) for name in names})
-            call = inspect.BoundArguments(signature, arguments)  # type: ignore[arg-type]
+            call = inspect.BoundArguments(signature, arguments)
             return factory(*call.args, **call.kwargs)
 
         def scheduled_at(count: jax.Array, dtype: Any) -> dict[str, jax.Array]:
@@ -136,7 +138,7 @@ def _injected(
     build.__name__ = build.__qualname__ = f"inject_hyperparams({getattr(factory, '__name__', repr(factory))})"
     build.__doc__ = factory.__doc__
     build.__signature__ = signature  # type: ignore[attr-defined]
-    return transformation(build)
+    return transformation(build, complex_params="native")  # the inner optimizer decides
 
 
 def inject_hyperparams(
@@ -293,10 +295,11 @@ def get_hyperparams(state: State) -> dict[str, jax.Array]:
 
 def _like(value: Any, old: jax.Array) -> jax.Array:
     """``value`` with the dtype and placement of ``old``, so that a jitted step sees the same input type."""
-    value = jnp.asarray(value, old.dtype)
-    if isinstance(old, jax.core.Tracer) or isinstance(value, jax.core.Tracer):
-        return value
-    return jax.device_put(value, old.sharding)
+    array = jnp.asarray(value, old.dtype)
+    if isinstance(old, jax.core.Tracer) or isinstance(array, jax.core.Tracer):
+        return array
+    placed: jax.Array = jax.device_put(array, old.sharding)
+    return placed
 
 
 def set_hyperparams(state: State, **new: Any) -> State:

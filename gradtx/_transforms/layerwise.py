@@ -30,16 +30,17 @@ def summed_over(partial: jax.Array, axis_name: Any = None) -> jax.Array:
 
 
 def sum_of_squares(x: jax.Array, axis_name: Any = None) -> jax.Array:
-    """:math:`\\sum_i x_i^2` of one array; with ``axis_name``, also summed over that mesh axis.
+    """:math:`\\sum_i |x_i|^2` of one array (real for complex ``x``); with ``axis_name``, also
+    summed over that mesh axis.
 
     ``x`` is one leaf (or, inside ``shard_map``, this device's shard of it). The sum runs
     in ``x``'s dtype, so callers pass arrays already in the compute dtype.
     """
-    return summed_over(jnp.sum(jnp.square(x)), axis_name)
+    return summed_over(jnp.sum(tree.abs_sq(x)).real, axis_name)
 
 
 def leaf_sums_of_squares(updates: Updates, axis_name: Any = None) -> Updates:
-    """:func:`sum_of_squares` of every floating leaf (a scalar in the compute dtype); ``None`` elsewhere."""
+    """:func:`sum_of_squares` of every floating leaf (a real scalar in the compute precision); ``None`` elsewhere."""
 
     def leaf(u: Any) -> Any:
         if not tree.is_float(u):
@@ -62,7 +63,7 @@ def check_axis_name(axis_name: Any) -> None:
         ) from None
 
 
-@transformation(needs_leaves=True)
+@transformation(needs_leaves=True, complex_params="native")
 def scale_by_trust_ratio(
     min_norm: float = 0.0,
     trust_coefficient: float = 1.0,
@@ -123,7 +124,7 @@ def scale_by_trust_ratio(
         del extra_args
         checks.params_given(params, "the trust ratio")
 
-        def leaf(u, p):
+        def leaf(u: jax.Array, p: jax.Array) -> jax.Array:
             param_norm = jnp.maximum(jnp.sqrt(sum_of_squares(p, axis_name)), min_norm)
             update_norm = jnp.maximum(jnp.sqrt(sum_of_squares(u, axis_name)), min_norm)
             ratio = trust_coefficient * param_norm / (update_norm + eps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -14,11 +15,11 @@ from gradtx._core.base import GradientTransformation, Params, Updates, blame, tr
 class MomentumState(NamedTuple):
     """State of :func:`scale_by_momentum`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     buffer: Updates  # b_t: shaped like the params, in the params' dtype (or `dtype`)
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_momentum(
     momentum: float, *, dampening: float = 0.0, nesterov: bool = False, dtype: Any = None
 ) -> GradientTransformation:
@@ -72,7 +73,7 @@ def scale_by_momentum(
         del params, extra_args
         first = state.count == 0
 
-        def leaf(g, b):
+        def leaf(g: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
             if checks.is_static_zero(dampening):  # from b = 0, momentum * b + g is torch's b = g
                 return _heavy_ball(momentum, nesterov)(g, b)
             b = jnp.where(first, g, momentum * b + (1 - dampening) * g)
@@ -90,17 +91,19 @@ class TraceState(NamedTuple):
     trace: Updates  # b_t: shaped like the params, in the params' dtype (or `accumulator_dtype`)
 
 
-def _heavy_ball(momentum: Any, nesterov: bool) -> Any:
+def _heavy_ball(
+    momentum: float, nesterov: bool
+) -> Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]:
     """The per-leaf heavy ball from ``b_0 = 0``: ``b = μ b + g``, then ``u = g + μ b`` (nesterov) or ``b``."""
 
-    def leaf(g, b):
+    def leaf(g: jax.Array, b: jax.Array) -> tuple[jax.Array, jax.Array]:
         b = momentum * b + g
         return (g + momentum * b if nesterov else b), b
 
     return leaf
 
 
-@transformation
+@transformation(complex_params="native")
 def trace(decay: float, nesterov: bool = False, accumulator_dtype: Any = None) -> GradientTransformation:
     r"""Heavy-ball momentum started at zero (a trace of past updates), with Optax's conventions.
 
@@ -153,11 +156,11 @@ def trace(decay: float, nesterov: bool = False, accumulator_dtype: Any = None) -
 class EmaState(NamedTuple):
     """State of :func:`ema`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     ema: Updates  # v_t: shaped like the params, in the params' dtype (or `accumulator_dtype`)
 
 
-@transformation
+@transformation(complex_params="native")
 def ema(decay: float, debias: bool = True, accumulator_dtype: Any = None) -> GradientTransformation:
     r"""Exponential moving average of the updates.
 
@@ -196,7 +199,7 @@ def ema(decay: float, debias: bool = True, accumulator_dtype: Any = None) -> Gra
         count = tree.safe_increment(state.count)
         correction = tree.bias_correction(decay, count) if debias else 1.0
 
-        def leaf(g, v):
+        def leaf(g: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
             v = decay * v + (1 - decay) * g
             return v / correction, v
 

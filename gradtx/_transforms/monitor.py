@@ -18,7 +18,7 @@ class SnapshotState(NamedTuple):
     measurement: dict[str, Any]  # {measure_name: measure(last updates)}; measure(params) after init
 
 
-@transformation
+@transformation(complex_params="native")
 def snapshot(measure_name: str, measure: Callable[[Updates], Any]) -> GradientTransformation:
     """Keep ``measure(updates)`` in the state under ``measure_name``; pass the updates through.
 
@@ -65,7 +65,12 @@ class MonitorState(NamedTuple):
     measure_states: tuple[State, ...]  # the state of each measure that is a transformation, in order
 
 
-@transformation
+def _of_updates(measure: Callable[[Updates], Any]) -> Callable[[Updates, Params | None], Any]:
+    """``measure(updates)`` as a function of ``(updates, params)``, for :func:`stateless`."""
+    return lambda u, p: measure(u)
+
+
+@transformation(complex_params="native")
 def monitor(measures: Mapping[str, GradientTransformation | Callable[[Updates], Any]]) -> GradientTransformation:
     """Record several measurements of the updates in the state; pass the updates through.
 
@@ -98,7 +103,7 @@ def monitor(measures: Mapping[str, GradientTransformation | Callable[[Updates], 
         if isinstance(measure, GradientTransformation) or not callable(measure):
             parts[name] = _check_transform("monitor", f"measures[{name!r}]", measure)
         else:
-            parts[name] = stateless(lambda u, p, m=measure: m(u))
+            parts[name] = stateless(_of_updates(measure))
     names = tuple(parts)
 
     def measure_all(
@@ -125,7 +130,7 @@ def monitor(measures: Mapping[str, GradientTransformation | Callable[[Updates], 
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(complex_params="native")
 def measure_with_ema(
     measure: Callable[[Updates], Any], decay: float, debias: bool = True, accumulator_dtype: Any = None
 ) -> GradientTransformation:

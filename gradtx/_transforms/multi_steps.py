@@ -73,7 +73,7 @@ def _multi_steps(
             n = state.mini_step
             emit = n == k - 1
 
-            def leaf(g, a):
+            def leaf(g: jax.Array, a: jax.Array) -> tuple[jax.Array, jax.Array]:
                 dtype = tree.compute_dtype(g.dtype, a.dtype)
                 g_, a_ = g.astype(dtype), a.astype(dtype)
                 total = a_ + (g_ - a_) / (n + 1).astype(dtype) if use_grad_mean else g_ + a_
@@ -96,7 +96,8 @@ def _multi_steps(
         def reject() -> tuple[Updates, MultiStepsState]:
             return zeros_for_floats(updates), state._replace(skip_state=skip_state)
 
-        return jax.lax.cond(skip, reject, accumulate)
+        result: tuple[Updates, MultiStepsState] = jax.lax.cond(skip, reject, accumulate)
+        return result
 
     return GradientTransformation(init, update)
 
@@ -164,7 +165,8 @@ class MultiSteps:
 
     def init(self, params: Params) -> MultiStepsState:
         """The initial :class:`MultiStepsState`."""
-        return self._tx.init(params)
+        state: MultiStepsState = self._tx.init(params)
+        return state
 
     def update(
         self, updates: Updates, state: MultiStepsState, params: Params | None = None, **extra_args: Any
@@ -184,11 +186,11 @@ class MultiSteps:
 class ApplyEvery(NamedTuple):
     """State of :func:`apply_every` (Optax's name)."""
 
-    count: jax.Array  # int32[]: calls this cycle, in [0, k)
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: calls this cycle, in [0, k)
     grad_acc: Updates  # sum of this cycle's updates: shaped like the params, in their dtype
 
 
-@transformation
+@transformation(complex_params="native")
 def apply_every(k: int = 1) -> GradientTransformation:
     r"""Sum the updates of ``k`` calls and emit the sum on the ``k``-th; zeros on the others.
 
@@ -228,7 +230,7 @@ def apply_every(k: int = 1) -> GradientTransformation:
         c = state.count % jnp.asarray(k, state.count.dtype)
         emit = c == k - 1
 
-        def leaf(g, a):
+        def leaf(g: jax.Array, a: jax.Array) -> tuple[jax.Array, jax.Array]:
             total = jnp.where(c != 0, a + g.astype(a.dtype), g.astype(a.dtype))
             return jnp.where(emit, total, jnp.zeros_like(total)).astype(g.dtype), total
 

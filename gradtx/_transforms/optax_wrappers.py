@@ -18,7 +18,7 @@ InjectStatefulHyperparamsState = InjectHyperparamsState
 """State of :func:`inject_stateful_hyperparams`: Optax's name for :class:`InjectHyperparamsState`."""
 
 
-@transformation(needs_leaves=True)
+@transformation(complex_params="native")
 def multi_transform(
     transforms: Mapping[Hashable, GradientTransformation],
     param_labels: Any,
@@ -62,7 +62,7 @@ def _unflat(like: Any, flat: jax.Array) -> Any:
     leaves, treedef = jax.tree.flatten(like)
     ends = np.cumsum([np.size(x) for x in leaves])[:-1]
     pieces = jnp.split(flat, ends)
-    return treedef.unflatten([jnp.reshape(piece, jnp.shape(x)) for piece, x in zip(pieces, leaves)])
+    return jax.tree.unflatten(treedef, [jnp.reshape(piece, jnp.shape(x)) for piece, x in zip(pieces, leaves)])
 
 
 @transformation

@@ -16,7 +16,7 @@ from gradtx._core.update import apply_updates
 class ParamEmaState(NamedTuple):
     """State of :func:`with_param_ema`; ``gradtx.eval_params(state, params)`` returns the average."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     inner_state: State  # the optimizer's state
     ema: Params  # the average: shaped like the params, in the params' dtype (or `dtype`)
 
@@ -29,7 +29,7 @@ class ParamEmaState(NamedTuple):
         return jax.tree.map(leaf, params, self.ema, is_leaf=lambda x: x is None)
 
 
-@transformation
+@transformation(complex_params="native")
 def with_param_ema(
     inner: GradientTransformation, decay: float, *, dtype: Any = None
 ) -> GradientTransformation:
@@ -96,7 +96,7 @@ def with_param_ema(
         first = state.count == 0
         new_params = apply_updates(params, updates)
 
-        def leaf(e, p):
+        def leaf(e: jax.Array, p: jax.Array) -> tuple[jax.Array]:
             return (jnp.where(first, p, e + (1 - decay) * (p - e)),)
 
         (ema,) = tree.map_unzip(leaf, state.ema, new_params)

@@ -42,7 +42,8 @@ def update_or_skip(
     def skip() -> tuple[Updates, State]:
         return zeros_for_floats(updates), inner_state
 
-    return jax.lax.cond(run, apply, skip)
+    result: tuple[Updates, State] = jax.lax.cond(run, apply, skip)
+    return result
 
 
 class ZeroNansState(NamedTuple):
@@ -51,7 +52,7 @@ class ZeroNansState(NamedTuple):
     found_nan: Any  # bool[] per floating leaf: whether the last updates had a NaN there (None elsewhere)
 
 
-@transformation
+@transformation(complex_params="native")
 def zero_nans() -> GradientTransformation:
     r"""Replace NaN elements of the updates by zero, and record where NaNs were found.
 
@@ -102,7 +103,7 @@ class ApplyIfFiniteState(NamedTuple):
     inner_state: State  # the inner transformation's state, untouched by skipped calls
 
 
-@transformation
+@transformation(complex_params="native")
 def apply_if_finite(
     inner: GradientTransformation, max_consecutive_errors: int, *, axis_name: Any = None
 ) -> GradientTransformation:

@@ -15,11 +15,12 @@ from gradtx._core.base import (
     ScalarOrSchedule,
     Schedule,
     Updates,
+    identity,
     transformation,
 )
 
 
-@transformation
+@transformation(complex_params="native")
 def scale(step_size: float | jax.Array) -> GradientTransformation:
     r"""Multiply updates by a constant: :math:`u \leftarrow \alpha u`.
 
@@ -52,7 +53,7 @@ def scale(step_size: float | jax.Array) -> GradientTransformation:
 class ScaleByScheduleState(NamedTuple):
     """State of :func:`scale_by_schedule` (and of a scheduled learning rate)."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
 
 
 def _scheduled(schedule: Schedule, sign: float, name: str) -> GradientTransformation:
@@ -70,7 +71,7 @@ def _scheduled(schedule: Schedule, sign: float, name: str) -> GradientTransforma
     return GradientTransformation(init, update)
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
     r"""Multiply updates by a schedule's value: :math:`u_t \leftarrow s(t) u_t`.
 
@@ -94,7 +95,7 @@ def scale_by_schedule(step_size_fn: Schedule) -> GradientTransformation:
     return _scheduled(step_size_fn, 1.0, "step_size_fn")
 
 
-@transformation
+@transformation(complex_params="native")
 def scale_by_learning_rate(
     learning_rate: ScalarOrSchedule | None = None, *, flip_sign: bool = True
 ) -> GradientTransformation:
