@@ -26,6 +26,7 @@ import optax
 import torch
 
 import gradtx
+from benchmarks import device
 
 # The same hyperparameters for every library (torch's defaults where the spec does not say).
 ADAM_LR = 1e-3
@@ -115,8 +116,9 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {
 
 
 def _owned_copy(tree: Any) -> Any:
-    """Device arrays that own their memory (never aliasing the NumPy source), safe to donate."""
-    return jax.tree.map(lambda x: jnp.copy(jnp.asarray(x)), tree)
+    """Arrays on the selected device that own their memory (never aliasing the NumPy source), safe
+    to donate."""
+    return device.put(tree)
 
 
 def _timed_compile(step: Callable[..., Any], donate: tuple[int, ...], *args: Any) -> tuple[Any, float, float]:
@@ -197,7 +199,7 @@ class JaxRunner(Runner):
         t0 = time.perf_counter()
         for _ in range(steps):
             params, state = step(params, state, grads)
-        jax.block_until_ready((params, state))
+        device.sync((params, state))
         elapsed = time.perf_counter() - t0
         self.params, self.state = params, state
         return elapsed
@@ -245,9 +247,9 @@ class JaxContender(Contender):
 
 class TorchRunner(Runner):
     def __init__(self, spec: OptimizerSpec, impl: str, params: Any, grads: Any):
-        self._params = [torch.tensor(p, requires_grad=True) for p in jax.tree.leaves(params)]
+        self._params = [device.torch_tensor(p, requires_grad=True) for p in jax.tree.leaves(params)]
         for p, g in zip(self._params, jax.tree.leaves(grads)):
-            p.grad = torch.tensor(g)
+            p.grad = device.torch_tensor(g)
         self._opt = spec.torch(self._params, **{impl: True})
         self._clip = spec.global_norm
 
@@ -258,10 +260,11 @@ class TorchRunner(Runner):
             if self._clip:  # rescales the grads in place; the work per step stays the same
                 torch.nn.utils.clip_grad_norm_(params, MAX_NORM, foreach=True)
             opt.step()
+        device.sync()  # a no-op on the CPU, where torch's step is synchronous
         return time.perf_counter() - t0
 
     def params_leaves(self) -> list[np.ndarray]:
-        return [p.detach().numpy().copy() for p in self._params]
+        return [p.detach().cpu().numpy().copy() for p in self._params]
 
     def state_bytes(self) -> int:
         return sum(
@@ -274,7 +277,7 @@ class TorchRunner(Runner):
 
 @dataclasses.dataclass
 class TorchContender(Contender):
-    """``torch.optim`` with ``foreach=True`` or ``fused=True`` (CPU tensors, float32)."""
+    """``torch.optim`` with ``foreach=True`` or ``fused=True`` (float32 tensors on the selected device)."""
 
     name: str
     impl: str  # "foreach" or "fused"
@@ -282,12 +285,12 @@ class TorchContender(Contender):
     def unavailable(self, spec: OptimizerSpec) -> str | None:
         if self.impl != "fused":
             return None
-        probe = torch.zeros(2, requires_grad=True)
-        probe.grad = torch.ones(2)
+        probe = torch.zeros(2, device=device.torch_device(), requires_grad=True)
+        probe.grad = torch.ones(2, device=device.torch_device())
         try:
             spec.torch([probe], fused=True).step()
         except (RuntimeError, ValueError) as err:
-            return f"torch has no fused CPU kernel: {err}"
+            return f"torch has no fused {device.name().upper()} kernel: {err}"
         return None
 
     def prepare(self, spec: OptimizerSpec, params: Any, grads: Any) -> Runner:
@@ -312,8 +315,8 @@ class LimitRunner(Runner):
         self.size = sum(x.size for x in jax.tree.leaves(params))
         blocks = -(-self.size // self.BLOCK)
         self._global_norm = spec.global_norm
-        self.state = jnp.zeros((blocks, 1 + spec.moments, self.BLOCK), jnp.float32)
-        self.grads = jnp.full((blocks, 1, self.BLOCK), 1e-2, jnp.float32)
+        self.state = jax.device_put(jnp.zeros((blocks, 1 + spec.moments, self.BLOCK), jnp.float32), device.jax_device())
+        self.grads = jax.device_put(jnp.full((blocks, 1, self.BLOCK), 1e-2, jnp.float32), device.jax_device())
         self._step: Callable[..., Any] | None = None
 
     def compile(self) -> tuple[float, float]:
@@ -333,7 +336,7 @@ class LimitRunner(Runner):
         t0 = time.perf_counter()
         for _ in range(steps):
             state = step(state, grads)
-        state.block_until_ready()
+        device.sync(state)
         elapsed = time.perf_counter() - t0
         self.state = state
         return elapsed

@@ -30,7 +30,7 @@ import optax
 import torch
 
 import gradtx
-from benchmarks import report, workloads
+from benchmarks import device, report, workloads
 from benchmarks.contenders import CONTENDERS, HYPERPARAMETERS, OPTIMIZERS
 from benchmarks.harness import CompileHistory, Settings, measure_cell
 
@@ -56,6 +56,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=pathlib.Path, default=RESULTS, help="output directory")
     parser.add_argument("--name", default=None, help="output file stem (default: quick or full)")
+    device.add_argument(parser)
     args = parser.parse_args(argv)
     for key, quick, full in (("reps", 5, 11), ("compile_reps", 1, 3), ("compile_budget", 10.0, 30.0)):
         if getattr(args, key) is None:
@@ -104,18 +105,9 @@ def _git_revision() -> str:
     return head + (" + uncommitted changes" if dirty else "")
 
 
-def _cpu() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = _parse(argv)
+    device.select(args.device)
     start, load_before = time.perf_counter(), list(os.getloadavg())
     jax.config.update("jax_enable_compilation_cache", False)  # every compile is measured cold
     cores = len(os.sched_getaffinity(0))
@@ -145,9 +137,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:]),
         "load_before": load_before,
-        "cpu": _cpu(),
+        "cpu": device.cpu() if args.device == "cpu" else device.describe(),
         "cores": cores,
-        "threads": f"XLA:CPU default (one thread per core, {cores}); torch.set_num_threads({cores})",
+        "threads": (
+            f"XLA:CPU default (one thread per core, {cores}); torch.set_num_threads({cores})"
+            if args.device == "cpu"
+            else f"GPU run (JAX and torch on cuda); host threads: torch.set_num_threads({cores})"
+        ),
         "versions": _versions(),
         "settings": (
             f"step time: {settings.reps} repetitions of ~{settings.target * 1e3:.0f} ms per contender "

@@ -28,6 +28,7 @@ import numpy as np
 import optax
 
 import gradtx
+from benchmarks import device
 
 WIDTH = 16
 BATCH = 64
@@ -113,7 +114,7 @@ def measure(layers: int, reps: int) -> dict[str, dict[str, Any]]:
                 t0 = time.perf_counter()
                 for _ in range(inner):
                     p, state, value = compiled(p, state, batch)
-                jax.block_until_ready((p, state))
+                device.sync((p, state))
                 out[name]["step_s"].append((time.perf_counter() - t0) / inner)
                 runs[name][1:3] = [p, state]
     finally:
@@ -125,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train_step", description=__doc__.splitlines()[0])
     parser.add_argument("--layers", default="50,500", help="comma-separated layer counts (2 leaves each)")
     parser.add_argument("--reps", type=int, default=7)
+    device.add_argument(parser)
     args = parser.parse_args(argv)
+    device.select(args.device)  # the default device: every array below is made there
     print(f"Whole training step, deep residual MLP of width {WIDTH}, batch {BATCH}, clip_by_global_norm(1) + adamw,")
     print(f"jax {jax.__version__}, optax {optax.__version__}; times: median [min–max] over {args.reps} interleaved reps.\n")
     print("| layers | leaves | contender | compile (s) | step (ms) | step / optax | compile / optax |")

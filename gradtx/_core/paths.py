@@ -14,7 +14,9 @@ from typing import Any
 import jax
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
-from gradtx._core.base import Params
+from gradtx._core.base import Params, active_path
+from gradtx._core.flat import FlatParams, per_bucket
+from gradtx._core.tree import flatten_up_to
 
 Mask = Any
 """A pytree of Python bools shaped like the params (or a prefix of them), a callable
@@ -30,7 +32,7 @@ def _key_str(key: Any) -> str:
     if isinstance(key, DictKey):
         return str(key.key)
     if isinstance(key, GetAttrKey):
-        return key.name
+        return str(key.name)
     if isinstance(key, SequenceKey):
         return str(key.idx)
     if isinstance(key, FlattenedIndexKey):
@@ -97,18 +99,27 @@ def resolve_labels(fn: str, labels: Any, tree: Any) -> list[Any]:
     """One label per leaf of ``tree`` (``None`` counts as a leaf), from a labels argument.
 
     ``labels`` is a tree shaped like ``tree`` (or a prefix of it), or a callable returning one.
+    On a :class:`FlatParams` they are resolved on its original leaves, one value per bucket.
     """
+    if isinstance(tree, FlatParams):
+        return per_bucket(_where(fn), "labels", tree, lambda specs: resolve_labels(fn, labels, specs))
     if callable(labels):
         labels = labels(tree)
     leaves, treedef = jax.tree.flatten(tree, is_leaf=_is_none)
     try:
-        per_leaf = treedef.flatten_up_to(_broadcast_prefix(labels, tree))
+        per_leaf = flatten_up_to(treedef, _broadcast_prefix(labels, tree))
     except (ValueError, TypeError):
         raise ValueError(
             f"{fn}: the labels do not match the params.\n"
             f"  params: {treedef}\n  labels: {jax.tree.structure(labels)}"
         ) from None
     return per_leaf
+
+
+def _where(fn: str) -> str:
+    """``fn``, or the transformations being run when there are any (``"adamw > masked"``)."""
+    path = active_path()
+    return fn if path == "gradtx" else path
 
 
 def _broadcast_prefix(prefix: Any, tree: Any) -> Any:
@@ -120,7 +131,9 @@ def _broadcast_prefix(prefix: Any, tree: Any) -> Any:
 
 
 def resolve_mask(fn: str, mask: Mask, tree: Any) -> list[bool]:
-    """One Python bool per leaf of ``tree`` from a :data:`Mask`."""
+    """One Python bool per leaf of ``tree`` from a :data:`Mask` (per bucket on a :class:`FlatParams`)."""
+    if isinstance(tree, FlatParams):
+        return per_bucket(_where(fn), "mask", tree, lambda specs: resolve_mask(fn, mask, specs))
     if isinstance(mask, str) or (
         isinstance(mask, Sequence) and mask and all(isinstance(m, str) for m in mask)
     ):

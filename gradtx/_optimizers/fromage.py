@@ -20,7 +20,7 @@ from gradtx._transforms.layerwise import scale_by_trust_ratio
 from gradtx._transforms.scale import ScaleByScheduleState
 
 
-@transformation(needs_leaves=True)
+@transformation
 def _fromage_step(learning_rate: ScalarOrSchedule) -> GradientTransformation:
     r"""``u <- -η m u + (m - 1) p`` with ``m = 1 / sqrt(1 + η²)``: Fromage's step after the trust ratio."""
 
@@ -40,7 +40,7 @@ def _fromage_step(learning_rate: ScalarOrSchedule) -> GradientTransformation:
         step = eta / root  # η m
         decay = -jnp.square(eta) / (root * (1 + root))  # m - 1, without cancellation
 
-        def leaf(u, p):
+        def leaf(u: jax.Array, p: jax.Array) -> jax.Array:
             return -step.astype(u.dtype) * u + decay.astype(u.dtype) * p
 
         return tree.map_float(leaf, updates, params), ScaleByScheduleState(tree.safe_increment(state.count))
@@ -48,7 +48,7 @@ def _fromage_step(learning_rate: ScalarOrSchedule) -> GradientTransformation:
     return GradientTransformation(init, update)
 
 
-@transformation(needs_leaves=True)
+@transformation
 def fromage(
     learning_rate: ScalarOrSchedule, min_norm: float = 1e-6, *, axis_name: Any = None
 ) -> GradientTransformation:

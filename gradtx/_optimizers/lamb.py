@@ -14,7 +14,7 @@ from gradtx._transforms.layerwise import scale_by_trust_ratio
 from gradtx._transforms.scale import scale_by_learning_rate
 
 
-@transformation(needs_leaves=True)
+@transformation
 def lamb(
     learning_rate: ScalarOrSchedule,
     b1: float = 0.9,

@@ -18,7 +18,7 @@ def _everything(mask: Mask) -> bool:
     return mask is True
 
 
-@transformation(needs_leaves=True)
+@transformation
 def lars(
     learning_rate: ScalarOrSchedule,
     weight_decay: float = 0.0,

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gradtx._core import checks, tree
+from gradtx._core import checks, flat, tree
 from gradtx._core.base import (
     GradientTransformation,
     Params,
@@ -17,23 +17,24 @@ from gradtx._core.base import (
 )
 from gradtx._core.combine import chain
 from gradtx._core.paths import Mask, resolve_mask
-from gradtx._transforms.layerwise import check_axis_name, leaf_sums_of_squares
+from gradtx._transforms.layerwise import check_axis_name
 from gradtx._transforms.scale import scale_by_learning_rate
 
 
 class ScaleByNovogradState(NamedTuple):
     """State of :func:`scale_by_novograd`."""
 
-    count: jax.Array  # int32[]: updates applied so far
+    count: jax.Array  # type: ignore[assignment]  # shadows tuple.count; int32[]: updates applied so far
     mu: Updates  # m_t, first moment: shaped like the params, in `mu_dtype` (default: the params')
-    nu: Updates  # v_t, per leaf one scalar (the leaf's second moment), in the params' dtype
+    nu: Updates  # v_t, per leaf one scalar (the leaf's second moment), in the params' dtype; on
+    # FlatParams, a FlatParams whose buckets hold one value per leaf of the original tree
 
 
 def _is_none(x: Any) -> bool:
     return x is None
 
 
-@transformation(needs_leaves=True)
+@transformation(complex_params="native")
 def scale_by_novograd(
     b1: float = 0.9,
     b2: float = 0.25,
@@ -98,12 +99,15 @@ def scale_by_novograd(
     check_axis_name(axis_name)
     decays = not checks.is_static_zero(weight_decay)
 
+    def scalar_zero(p: Any) -> Any:
+        # a real scalar per leaf (the mean |g|^2), also for complex leaves
+        return tree.replicated_like(p, jnp.zeros([], tree.real_dtype(p.dtype))) if tree.is_float(p) else None
+
     def init(params: Params) -> ScaleByNovogradState:
-        nu = jax.tree.map(
-            lambda p: tree.replicated_like(p, jnp.zeros([], p.dtype)) if tree.is_float(p) else None,
-            params,
-            is_leaf=_is_none,
-        )
+        if isinstance(params, flat.FlatParams):  # one value per leaf of each bucket
+            nu = flat.map_per_leaf(lambda b, *, sizes: jnp.zeros((len(sizes),), b.dtype), scalar_zero, params)
+        else:
+            nu = jax.tree.map(scalar_zero, params, is_leaf=_is_none)
         return ScaleByNovogradState(tree.zero_count(params), tree.zeros_like(params, mu_dtype), nu)
 
     def update(
@@ -112,14 +116,23 @@ def scale_by_novograd(
         del extra_args
         first = state.count == 0
 
-        def second_moment(s, v):
+        def second_moment(s: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
             return s, jnp.where(first, s, b2 * v + (1 - b2) * s)
 
-        _, nu = tree.map_unzip(second_moment, leaf_sums_of_squares(updates, axis_name), state.nu)
-        # The per-leaf scalar, broadcast (free under jit) so the elementwise rule can read it.
-        nu_wide = jax.tree.map(
-            lambda u, v: None if v is None else jnp.broadcast_to(v, u.shape), updates, nu, is_leaf=_is_none
-        )
+        _, nu = tree.map_unzip(second_moment, flat.leaf_sums_of_squares(updates, axis_name), state.nu)
+        if isinstance(updates, flat.FlatParams):
+            # g / (sqrt(v + eps_root) + eps) per leaf of each bucket, by static segment ids; the rule
+            # below then reads a denominator of 1.
+            inverse = jax.tree.map(lambda v: 1 / (jnp.sqrt(v + eps_root) + eps), nu)
+            updates = flat.leaf_scale(updates, inverse)
+            nu_wide = jax.tree.map(lambda u: jnp.ones_like(u), updates)
+            root, offset = 0.0, 0.0
+        else:
+            # The per-leaf scalar, broadcast (free under jit) so the elementwise rule can read it.
+            nu_wide = jax.tree.map(
+                lambda u, v: None if v is None else jnp.broadcast_to(v, u.shape), updates, nu, is_leaf=_is_none
+            )
+            root, offset = eps_root, eps
         if decays:
             checks.params_given(params, "weight decay")
             leaves, treedef = jax.tree.flatten(updates, is_leaf=_is_none)
@@ -127,16 +140,20 @@ def scale_by_novograd(
                 "scale_by_novograd", weight_decay_mask, updates
             )
 
-            def leaf(g, m, v, p, decayed):  # `decayed`: a Python bool from the mask
-                step = g / (jnp.sqrt(v + eps_root) + eps)
+            def leaf_decayed(  # `decayed`: a Python bool from the mask
+                g: jax.Array, m: jax.Array, v: jax.Array, p: jax.Array, decayed: bool
+            ) -> tuple[jax.Array, jax.Array]:
+                step = g / (jnp.sqrt(v + root) + offset)
                 m = b1 * m + (step + weight_decay * p if decayed else step)
                 return m, m
 
-            updates, mu = tree.map_unzip(leaf, updates, state.mu, nu_wide, params, treedef.unflatten(keep))
+            updates, mu = tree.map_unzip(
+                leaf_decayed, updates, state.mu, nu_wide, params, jax.tree.unflatten(treedef, keep)
+            )
         else:
 
-            def leaf(g, m, v):
-                m = b1 * m + g / (jnp.sqrt(v + eps_root) + eps)
+            def leaf(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+                m = b1 * m + g / (jnp.sqrt(v + root) + offset)
                 return m, m
 
             updates, mu = tree.map_unzip(leaf, updates, state.mu, nu_wide)
@@ -145,7 +162,7 @@ def scale_by_novograd(
     return GradientTransformation(init, update)
 
 
-@transformation(needs_leaves=True)
+@transformation
 def novograd(
     learning_rate: ScalarOrSchedule,
     b1: float = 0.9,

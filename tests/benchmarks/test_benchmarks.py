@@ -12,6 +12,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs the benchmarks' harness (CI runs it)
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REPS = 2
 ARGS = [
@@ -96,6 +98,7 @@ def test_markdown_is_the_json_rendered(run):
 def test_compile_budget_extrapolates_from_larger_trees_only():
     script = """
 from benchmarks.harness import CompileHistory
+
 h = CompileHistory()
 h.add("optax", "adam", 10, 0.5)
 print(h.predict("optax", "adam", 3000))  # only a tree below 100 leaves: nothing to go on
@@ -114,3 +117,23 @@ print(h.predict("gradtx", "sgd", 400))  # another optimizer: nothing to go on
     assert lines[0] == lines[-1] == "None"
     expected = [3.0, 900.0, 400.0 * 2 ** (math.log(400) / math.log(12)), 512.0]
     assert [float(x) for x in lines[1:5]] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("model", ["scan", "unrolled"])
+def test_transformer_step_runs_every_contender_and_they_agree(model, tmp_path):
+    import jax
+
+    from benchmarks import transformer_step
+
+    # The benchmark's model and Optax broadcast and promote as user code does.
+    with jax.numpy_rank_promotion("allow"), jax.numpy_dtype_promotion("standard"):
+        run = transformer_step.main(
+                ["--model", model, "--layers", "1", "--width", "16", "--vocab", "32", "--seq", "8", "--batch", "2",
+             "--reps", "1", "--target", "0.001", "--torch-threads", "1", "--out", str(tmp_path)]
+        )
+    (cell,) = run["cells"]
+    assert cell["leaves"] == 19
+    for name in transformer_step.DEFAULT_CONTENDERS.split(","):
+        result = cell["results"][name]
+        assert result["status"] == "ok" and "mismatch" not in result, (name, result)
+    assert (tmp_path / "transformer_step.md").read_text().startswith("Whole training step")

@@ -16,10 +16,10 @@ import gradtx
 # The registry cases whose transformations work leaf by leaf and so refuse FlatParams.
 LEAFWISE = {
     "sparse_adam", "torch.SparseAdam", "adafactor", "torch.Adafactor", "torch.Adafactor-wd", "muon", "torch.Muon",
-    "lion-bf16mu-mask", "lamb", "lars", "scale_by_distance_over_gradients",
-    "lars-nesterov-mask", "fromage", "novograd", "novograd-wd-mask", "sm3", "noisy_sgd", "clip_by_block_rms-adam",
-    "adaptive_grad_clip-adam",
+    "scale_by_distance_over_gradients", "sm3", "noisy_sgd", "clip_by_block_rms-adam", "adaptive_grad_clip-adam",
 }
+# Registry cases with a mask: flattened with the mask as labels, so that every bucket is uniform.
+FLAT_LABELS = {"lion-bf16mu-mask": r"w.*", "lars-nesterov-mask": r"w.*|b.*"}
 
 
 def tree_problem():
@@ -38,10 +38,10 @@ def tree_problem():
     return params, loss
 
 
-def run(tx, params, loss, flat, steps=5):
+def run(tx, params, loss, flat, steps=5, labels=None):
     unpack = (lambda q: q.unflatten()) if flat else (lambda q: q)
     objective = lambda q: loss(unpack(q))
-    p = gradtx.flatten_params(params) if flat else params
+    p = gradtx.flatten_params(params, labels=labels) if flat else params
     state = tx.init(p)
 
     @jax.jit
@@ -64,7 +64,7 @@ def test_flat_params_give_the_per_leaf_result_or_refuse(make_tx, request):
         with pytest.raises(TypeError, match="cannot run on FlatParams"):
             run(make_tx(), params, loss, flat=True)
         return
-    got = run(make_tx(), params, loss, flat=True)
+    got = run(make_tx(), params, loss, flat=True, labels=FLAT_LABELS.get(case))
     jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6), got, want)
 
 
@@ -140,8 +140,71 @@ def test_step_graph_does_not_grow_with_the_number_of_leaves():
 
 def test_leafwise_transformations_refuse_flat_params_by_name():
     flat = gradtx.flatten_params({"w": jnp.ones((2, 2))})
-    with pytest.raises(TypeError, match=r"^adamw: add_decayed_weights works leaf by leaf.*flat.unflatten\(\)"):
-        gradtx.adamw(1e-3, mask=r"w").init(flat)
     with pytest.raises(TypeError, match=r"^adafactor: .*cannot run on FlatParams"):
         gradtx.adafactor(1e-3).init(flat)
+    with pytest.raises(TypeError, match=r"^muon: .*cannot run on FlatParams"):
+        gradtx.muon(1e-3).init(flat)
 
+
+
+# Per-leaf norms on FlatParams (LAMB, LARS, Fromage, NovoGrad): one pass over each bucket by static
+# segment ids gives the per-leaf numbers, with masks and labels, zero-size and scalar leaves, and
+# buckets of many leaves whose boundaries cross the reduction's rows.
+SEGMENTED = [
+    pytest.param(lambda: gradtx.lamb(0.05, weight_decay=1e-3, mask=r"w.*|layers.*"), r"w.*|layers.*", id="lamb-mask"),
+    pytest.param(lambda: gradtx.lars(0.5, weight_decay=1e-3, trust_coefficient=0.05), None, id="lars"),
+    pytest.param(lambda: gradtx.fromage(0.1, min_norm=1e-3), None, id="fromage"),
+    pytest.param(lambda: gradtx.novograd(0.1, weight_decay=0.1, weight_decay_mask=r"b|s"), r"b|s", id="novograd-wd-mask"),
+    pytest.param(lambda: gradtx.novograd(0.1, b2=0.5, eps_root=1e-3), None, id="novograd-eps_root"),
+]
+
+
+@pytest.mark.parametrize(("make_tx", "labels"), SEGMENTED)
+def test_per_leaf_norms_on_flat_params_give_the_per_leaf_numbers(make_tx, labels):
+    params, loss = tree_problem()
+    want = run(make_tx(), params, loss, flat=False)
+    got = run(make_tx(), params, loss, flat=True, labels=labels)
+    jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6), got, want)
+
+
+def test_segment_sums_and_scale_match_the_leaves():
+    from gradtx._core import flat as flat_lib
+
+    rng = np.random.default_rng(1)
+    # Leaves of every size class: empty, scalar, below and above the chunk, one much larger.
+    sizes = (3, 0, 1, 17, 64, 65, 0, 1000, 5, 20_000, 2, 333)
+    x = rng.normal(size=sum(sizes)).astype(np.float32)
+    bounds = np.cumsum((0, *sizes))
+    leaves = [x[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    got = flat_lib.segment_sums(jnp.asarray(x), sizes)
+    np.testing.assert_allclose(got, [leaf.sum() for leaf in leaves], rtol=1e-5, atol=1e-5)
+    factors = rng.normal(size=len(sizes)).astype(np.float32)
+    scaled = jax.jit(lambda x, f: flat_lib.segment_scale(x, f, sizes))(jnp.asarray(x), jnp.asarray(factors))
+    np.testing.assert_array_equal(scaled, np.concatenate([f * leaf for f, leaf in zip(factors, leaves)]))
+
+
+def test_per_leaf_norms_run_in_a_graph_that_does_not_grow_with_the_leaves():
+    def ops(n):
+        params = {f"l{i}": jnp.full((3 + i % 5,), 0.5) for i in range(n)}
+        flat = gradtx.flatten_params(params)
+        tx = gradtx.lamb(1e-2)
+        text = jax.jit(tx.update).lower(flat, tx.init(flat), flat).as_text()
+        return text.count("stablehlo.")
+
+    assert ops(400) <= ops(40) + 10  # the same kernels; only edge cases (an empty tail) differ
+
+
+def test_stacked_views_a_bucket_of_equal_leaves_as_a_stack():
+    layers = {f"layer{i}": {"w": jnp.full((2, 3), float(i)), "b": jnp.full((3,), -float(i))} for i in range(4)}
+    role = lambda tree: jax.tree_util.tree_map_with_path(lambda path, _: path[-1].key, tree)
+    flat = gradtx.flatten_params(layers, labels=role)
+    w = flat.stacked("w")
+    assert w.shape == (4, 2, 3)
+    np.testing.assert_array_equal(w[:, 0, 0], [0.0, 1.0, 2.0, 3.0])
+    grads = jax.grad(lambda f: jnp.sum(f.stacked("w") * jnp.arange(4.0)[:, None, None]))(flat)
+    np.testing.assert_array_equal(grads.unflatten()["layer3"]["w"], jnp.full((2, 3), 3.0))
+    np.testing.assert_array_equal(grads.unflatten()["layer3"]["b"], jnp.zeros(3))
+    with pytest.raises(KeyError, match="0 buckets have the label"):
+        flat.stacked("v")
+    with pytest.raises(ValueError, match="different shapes"):
+        gradtx.flatten_params(layers).stacked(None)

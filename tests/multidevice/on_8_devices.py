@@ -389,13 +389,7 @@ def test_flat_params_bucket_only_replicated_leaves_and_keep_sharded_ones_sharded
     for leaf, kept in zip(state[1][0].mu.kept, flat.kept):
         assert leaf.sharding.is_equivalent_to(kept.sharding, leaf.ndim)
 
-    def step(p, s, unpack):
-        grads = jax.grad(lambda q: model_loss(unpack(q)))(p)
-        u, s = tx.update(grads, s, p)
-        return gradtx.apply_updates(p, u), s
-
-    flat_step = jax.jit(functools.partial(step, unpack=lambda q: q.unflatten()))
-    tree_step = jax.jit(functools.partial(step, unpack=lambda q: q))
+    flat_step, tree_step = flat_and_tree_steps(tx)
     tree, tree_state = params, tx.init(params)
     for _ in range(3):
         flat, state = flat_step(flat, state)
@@ -403,5 +397,52 @@ def test_flat_params_bucket_only_replicated_leaves_and_keep_sharded_ones_sharded
     leaves_close(flat.unflatten(), tree, rtol=1e-5, atol=1e-6)
     for leaf, kept in zip(state[1][0].mu.kept, flat.kept):
         assert leaf.sharding.is_equivalent_to(kept.sharding, leaf.ndim)
+    hlo = flat_step.lower(flat, state).compile().as_text()
+    assert not re.findall(r"all-gather(?:-start)?\(", hlo)
+
+
+def flat_and_tree_steps(tx):
+    """Jitted training steps of ``tx`` on a ``FlatParams`` (the model reads ``unflatten()``) and on the tree."""
+
+    def step(p, s, unpack):
+        grads = jax.grad(lambda q: model_loss(unpack(q)))(p)
+        u, s = tx.update(grads, s, p)
+        return gradtx.apply_updates(p, u), s
+
+    return jax.jit(functools.partial(step, unpack=lambda q: q.unflatten())), jax.jit(functools.partial(step, unpack=lambda q: q))
+
+
+@pytest.mark.parametrize(
+    "make_tx",
+    [
+        lambda: gradtx.chain(gradtx.clip_by_global_norm(1.0), gradtx.adamw(0.1, weight_decay=1e-2, mask=r"w.*|embed")),
+        lambda: gradtx.lamb(0.05, weight_decay=1e-3, mask=r"w.*|embed"),
+    ],
+    ids=["adamw-mask", "lamb-mask"],
+)
+def test_labelled_buckets_keep_sharded_leaves_sharded(make_tx):
+    """Issue 14: buckets split by a mask's labels still hold only replicated leaves; FSDP leaves
+    stay kept and sharded (state too), per-leaf norms (LAMB) run on both, and the step equals
+    the per-leaf step without an all-gather."""
+    mesh = make_mesh("explicit", (N,), ("fsdp",))
+    layout = {**FSDP, "scale": ((16,), P()), "bias": ((8,), P()), "w0": ((4, 6), P())}
+    params = sharded_params(mesh, layout)
+    flat = gradtx.flatten_params(params, labels=r"w.*|embed")
+    assert sorted((label, b.shape) for label, b in zip(flat.labels, flat.buckets)) == [(False, (24,)), (True, (24,))]
+    assert all(b.sharding.is_fully_replicated and len(b.sharding.device_set) == N for b in flat.buckets)
+    assert len(flat.kept) == len(FSDP) and all(not k.sharding.is_fully_replicated for k in flat.kept)
+    tx = make_tx()
+
+    flat_step, tree_step = flat_and_tree_steps(tx)
+    state, tree, tree_state = jax.jit(tx.init)(flat), params, tx.init(params)
+    for _ in range(3):
+        flat, state = flat_step(flat, state)
+        tree, tree_state = tree_step(tree, tree_state)
+    leaves_close(flat.unflatten(), tree, rtol=1e-5, atol=1e-6)
+    for kept in flat.kept:
+        assert not kept.sharding.is_fully_replicated
+    for leaf in jax.tree.leaves(state):
+        if leaf.ndim and leaf.size >= 8 * N:  # moments of the FSDP leaves
+            assert not leaf.sharding.is_fully_replicated or leaf.shape in {(24,)}
     hlo = flat_step.lower(flat, state).compile().as_text()
     assert not re.findall(r"all-gather(?:-start)?\(", hlo)
