@@ -101,16 +101,17 @@ def gradtx_trajectory(
     sign: float = 1.0,
     *,
     flat: bool = False,
+    labels: Any = None,
 ) -> list[dict[str, np.ndarray]]:
     """Params after each of ``steps`` jitted gradtx steps, in float64.
 
-    ``flat=True`` runs the optimizer on ``gradtx.flatten_params(params)`` (one bucket) and
-    differentiates through ``unflatten``, as a user of the flat layout does.
+    ``flat=True`` runs the optimizer on ``gradtx.flatten_params(params, labels=labels)`` (one
+    bucket per label) and differentiates through ``unflatten``, as a user of the flat layout does.
     """
     with jax.enable_x64(True):
         p = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
         if flat:
-            p = gradtx.flatten_params(p)
+            p = gradtx.flatten_params(p, labels=labels)
         state = tx.init(p)
         unpack = (lambda q: q.unflatten()) if flat else (lambda q: q)
         objective = lambda q: loss(unpack(q), jnp, sign)

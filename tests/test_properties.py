@@ -1,11 +1,13 @@
 """Hypothesis properties of every registry optimizer on random pytrees (issue 10).
 
 Trees mix nested dicts, lists, tuples and ``None``; leaves are 0-d, 0-size, vectors and
-matrices in float16, bfloat16 and float32, plus integer leaves; some trees have no floating
-leaf at all. For each optimizer and tree:
+matrices in float16, bfloat16, float32, float64 and complex64, plus integer leaves; some trees
+have no floating leaf at all. For each optimizer and tree:
 
 * structure, shapes and dtypes of the updates are those of the gradients, and the state keeps
-  its structure, shapes and dtypes across a step;
+  its structure, shapes and dtypes across a step (float64 leaves: under ``jax_enable_x64``);
+* a tree with a complex leaf is optimized, or refused at ``init`` with a ``TypeError`` naming
+  the optimizer (tests/test_complex.py checks the numbers);
 * one jitted step equals one eager step;
 * ``vmap`` over a batch of independent problems equals a loop over them;
 * the eager state shares no buffer with the params or with itself (it can be donated);
@@ -22,14 +24,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from cases import OPTIMIZERS
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import gradtx
 
+pytestmark = pytest.mark.slow  # breadth: hypothesis over the registry (CI runs it)
+
 EXAMPLES = 4  # per optimizer and property
 SHAPES = [(), (0,), (3,), (2, 3)]
-FLOATS = [jnp.float32, jnp.bfloat16, jnp.float16]
+FLOATS = [jnp.float32, jnp.bfloat16, jnp.float16, jnp.float64, jnp.complex64]
 
 PROPERTIES = settings(
     max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
@@ -43,7 +47,9 @@ def leaves(draw, allow_int=True):
     shape = draw(st.sampled_from(SHAPES))
     dtype = draw(st.sampled_from(FLOATS))
     seed = draw(st.integers(0, 2**16))
-    return jax.random.normal(jax.random.key(seed), shape).astype(dtype)
+    # NumPy arrays: the test turns them into JAX arrays under x64, so float64 stays float64.
+    values = np.random.default_rng(seed).normal(size=(2, *shape))
+    return (values[0] + 1j * values[1] if dtype == jnp.complex64 else values[0]).astype(dtype)
 
 
 def trees(allow_int=True):
@@ -61,6 +67,10 @@ def trees(allow_int=True):
 
 def _floats_of(tree):
     return [x for x in map(jnp.asarray, jax.tree.leaves(tree)) if jnp.issubdtype(x.dtype, jnp.floating)]
+
+
+def _has_complex(tree):
+    return any(jnp.iscomplexobj(x) for x in jax.tree.leaves(tree))
 
 
 def _loss(params):
@@ -82,12 +92,29 @@ def _signature(tree):
     ]
 
 
+# Always run, whatever Hypothesis draws: complex and float64 leaves beside float32 ones.
+_MIXED = {
+    "w": np.full((2, 3), 0.5 - 0.25j, np.complex64),
+    "b": np.linspace(-1.0, 1.0, 3),  # float64
+    "x": [np.ones((3,), np.float32), None],
+}
+
+
 @pytest.mark.parametrize("make_tx", OPTIMIZERS)
 @PROPERTIES
+@example(params=_MIXED)
 @given(params=trees())
 def test_structure_dtype_and_jit(make_tx, params):
-    tx = make_tx()
-    state = tx.init(params)
+    with jax.enable_x64(True):
+        _check_structure_dtype_and_jit(make_tx(), jax.tree.map(jnp.asarray, params))
+
+
+def _check_structure_dtype_and_jit(tx, params):
+    try:
+        state = tx.init(params)
+    except TypeError as error:
+        assert _has_complex(params) and "complex parameters" in str(error), str(error)
+        return
     buffers = [x for x in jax.tree.leaves((params, state)) if isinstance(x, jax.Array)]
     assert len({id(b) for b in buffers}) == len(buffers), "a state leaf aliases a param or another leaf"
 
@@ -97,7 +124,12 @@ def test_structure_dtype_and_jit(make_tx, params):
 
     jitted, jitted_state = jax.jit(lambda p, s: _step(tx, p, s))(params, state)
     for a, b in zip(jax.tree.leaves((updates, new_state)), jax.tree.leaves((jitted, jitted_state))):
-        np.testing.assert_allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), rtol=2e-2, atol=2e-3)
+        np.testing.assert_allclose(_wide(a), _wide(b), rtol=2e-2, atol=2e-3)
+
+
+def _wide(x):
+    x = np.asarray(x)
+    return x.astype(np.complex128) if np.iscomplexobj(x) else x.astype(np.float64)
 
 
 # vmap of torch's strong-Wolfe search (a while_loop whose trip count depends on each problem) disagrees

@@ -22,7 +22,8 @@ from test_contract import initial_params, make_step
 
 import gradtx
 
-pytestmark = pytest.mark.parametrize("make_tx", OPTIMIZERS)
+# slow: breadth checks (checkpoints, NaN steps, long runs) over the registry; CI runs them
+pytestmark = [pytest.mark.parametrize("make_tx", OPTIMIZERS), pytest.mark.slow]
 
 
 @functools.cache

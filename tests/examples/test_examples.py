@@ -4,6 +4,10 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the examples end to end (CI runs it)
+
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 

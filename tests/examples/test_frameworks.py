@@ -17,6 +17,8 @@ import pytest
 
 import gradtx
 
+pytestmark = pytest.mark.slow  # runs the examples end to end (CI runs it)
+
 nnx = pytest.importorskip("flax.nnx")
 optax = pytest.importorskip("optax")
 

@@ -17,6 +17,8 @@ import jax
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # runs the examples end to end (CI runs it)
+
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
 
 

@@ -23,6 +23,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
+@pytest.mark.slow  # a 4-minute subprocess (CI runs it)
 def test_the_multidevice_suite_passes_on_8_simulated_devices():
     flags = os.environ.get("XLA_FLAGS", "")
     flags = " ".join(f for f in flags.split() if not f.startswith("--xla_force_host_platform_device_count"))

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 import gradtx
 from gradtx._schedules.factor import lambda_factor_schedule, multiplicative_factor_schedule
 
+pytestmark = pytest.mark.slow  # breadth: hypothesis over every schedule (CI runs it)
+
 WCD = dict(init_value=0.0, peak_value=1.0, warmup_steps=3, decay_steps=10)
 
 # (factory, positional args, keyword args): every public schedule at least once.

@@ -79,6 +79,7 @@ def wrapped_unwrapped_params(make_tx, x64):
     return wrapped, factory(*args, **{**kwargs, **stored}), params
 
 
+@pytest.mark.slow  # breadth: every injectable registry optimizer (CI runs it)
 @pytest.mark.parametrize("x64", [True, False], ids=["x64", "32bit"])
 @pytest.mark.parametrize("make_tx", INJECTABLE)
 def test_wrapped_equals_unwrapped_bit_for_bit(make_tx, x64):
@@ -96,6 +97,7 @@ def test_wrapped_equals_unwrapped_bit_for_bit(make_tx, x64):
         np.testing.assert_array_equal(g, w)
 
 
+@pytest.mark.slow  # breadth: every injectable registry optimizer (CI runs it)
 @pytest.mark.parametrize("make_tx", INJECTABLE)
 def test_wrapped_equals_unwrapped_under_jit(make_tx):
     """Compiled, XLA may specialize the unwrapped step on its constants (``x ** 0.5`` becomes
