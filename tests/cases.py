@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 import pytest
 import torch
+from reference import LBFGS_RTOL
 
 import gradtx
 
@@ -163,6 +164,7 @@ class Parity(NamedTuple):
     make_tx: Callable[[], gradtx.GradientTransformation]
     make_reference: Callable[..., Any]  # torch: params -> Optimizer; optax: () -> GradientTransformation
     sign: float = 1.0  # -1 for maximize=True cases: they climb the negated (bounded) loss
+    rtol: float | None = None  # None: reference.RTOL
 
 
 def _torch(cls, **kwargs):
@@ -514,7 +516,7 @@ OPTAX_CASES = [
     optax_same("lbfgs", "lbfgs"),
     optax_same("lbfgs-positional", "lbfgs", 0.5, 4, False, optax.scale_by_backtracking_linesearch(20)),
     optax_same("lbfgs-lr-memory", "lbfgs", learning_rate=0.3, memory_size=3),
-    optax_same("lbfgs-no-linesearch", "lbfgs", 0.05, linesearch=None),
+    optax_same("lbfgs-no-linesearch", "lbfgs", 0.05, linesearch=None)._replace(rtol=LBFGS_RTOL),
     Parity("lbfgs-backtracking-store-grad",
            lambda: gradtx.lbfgs(memory_size=5, linesearch=gradtx.scale_by_backtracking_linesearch(15, store_grad=True)),
            lambda: optax.lbfgs(memory_size=5, linesearch=optax.scale_by_backtracking_linesearch(15, store_grad=True))),

@@ -21,6 +21,9 @@ import torch
 import gradtx
 
 RTOL = 1e-9
+# L-BFGS against Optax over 20+ iterations: the two-loop recursion amplifies float64 round-off, and
+# XLA releases differ in reduction order (jax 0.8.0-0.10.0 reach 5e-9 relative where 0.10.2 stays < 1e-9).
+LBFGS_RTOL = 2e-8
 ATOL = 1e-13
 
 # Largest relative deviation seen per parity case, printed at the end of the session.
@@ -133,16 +136,18 @@ def gradtx_trajectory(
 
 
 def assert_trajectories_close(
-    case: str, got: Sequence[dict[str, np.ndarray]], want: Sequence[dict[str, np.ndarray]]
+    case: str, got: Sequence[dict[str, np.ndarray]], want: Sequence[dict[str, np.ndarray]], rtol: float | None = None
 ) -> float:
-    """Assert step-by-step closeness (rtol 1e-9) and record the largest relative deviation."""
+    """Assert step-by-step closeness (``rtol``, default 1e-9) and record the largest relative deviation."""
     assert len(got) == len(want)
     worst = 0.0
     for t, (g, w) in enumerate(zip(got, want)):
         assert g.keys() == w.keys()
         for k in w:
             assert np.all(np.isfinite(w[k])), f"{case}: the reference diverged at step {t + 1}; pick another configuration."
-            np.testing.assert_allclose(g[k], w[k], rtol=RTOL, atol=ATOL, err_msg=f"{case}: leaf {k!r} at step {t + 1}")
+            np.testing.assert_allclose(
+                g[k], w[k], rtol=rtol or RTOL, atol=ATOL, err_msg=f"{case}: leaf {k!r} at step {t + 1}"
+            )
             scale = np.maximum(np.abs(w[k]), 1e-6)
             worst = max(worst, float(np.max(np.abs(g[k] - w[k]) / scale)))
     DEVIATIONS[case] = max(DEVIATIONS[case], worst)

@@ -198,7 +198,7 @@ def test_dtype_handlers_work_under_strict_promotion_where_optax_raises():
     two = {"a": jnp.ones(2, jnp.float16), "b": jnp.ones(1, jnp.float32)}
     with jax.numpy_dtype_promotion("strict"):
         assert gradtx.tree.dtype(two, "highest") == jnp.float32
-        with pytest.raises(jax.dtypes.TypePromotionError):
+        with pytest.raises(ValueError, match="promotion"):
             optax.tree.dtype(two, "highest")
 
 
@@ -353,6 +353,6 @@ def test_bias_correction_works_under_strict_promotion_where_optax_raises():
     count = jnp.asarray(2, jnp.int32)
     with jax.numpy_dtype_promotion("strict"):
         got = gradtx.tree.bias_correction(moment, 0.9, count)
-        with pytest.raises(jax.dtypes.TypePromotionError):
+        with pytest.raises(ValueError, match="promotion"):
             optax.tree.bias_correction(moment, 0.9, count)
     assert_same_tree(got, _reference(optax.tree.bias_correction, moment, 0.9, count))

@@ -10,7 +10,7 @@ import optax
 import pytest
 import reference
 import torch
-from reference import RTOL, assert_trajectories_close
+from reference import LBFGS_RTOL, RTOL, assert_trajectories_close
 
 import gradtx
 
@@ -362,7 +362,7 @@ def test_lbfgs_and_line_searches_match_optax(make, problem, request):
     with jax.numpy_dtype_promotion("standard"):  # optax's own code relies on implicit promotion
         want, want_state = gradtx_updates(loss, params, make(optax), steps)
     got, got_state = gradtx_updates(loss, params, make(gradtx), steps)
-    assert_trajectories_close(f"optax/{request.node.callspec.id}", got, want)
+    assert_trajectories_close(f"optax/{request.node.callspec.id}", got, want, rtol=LBFGS_RTOL)
     # The states hold the same numbers (line-search info, memory, stored gradients).
     for a, b in zip(jax.tree.leaves(got_state), jax.tree.leaves(want_state)):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-12)

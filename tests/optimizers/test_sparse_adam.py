@@ -10,6 +10,7 @@ gradient for it there (``zero_grad()`` sets it to ``None``) and does not advance
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -104,7 +105,7 @@ def gradtx_run(tx, sign=1.0):
         p = {k: jnp.asarray(v, jnp.float64) for k, v in INITIAL.items()}
         state = tx.init(p)
 
-        @jax.jit(static_argnums=3)
+        @functools.partial(jax.jit, static_argnums=3)
         def step(p, state, arrays, uses_other):
             updates, state = tx.update(jax.grad(loss)(p, Batch(*arrays, uses_other), jnp, sign), state, p)
             return gradtx.apply_updates(p, updates), state
