@@ -235,9 +235,9 @@ def _refuse_complex(params: Params) -> None:
     """Raise a ``TypeError`` naming the transformation if ``params`` has a complex leaf."""
     for path, leaf in jax.tree_util.tree_leaves_with_path(params):
         if real_view.is_complex(leaf):
-            where = f"the leaf params{jax.tree_util.keystr(path)}" if path else "the params"
+            where = f"the leaf params{jax.tree_util.keystr(path)} is" if path else "the params are"
             raise TypeError(
-                f"{active_path()}: complex parameters are not supported ({where} is {jnp.result_type(leaf)}). "
+                f"{active_path()}: complex parameters are not supported ({where} {jnp.result_type(leaf)}). "
                 "Optimize the real and imaginary parts as real leaves with "
                 "gradtx.split_real_and_imaginary(tx), or pick an optimizer that takes complex parameters "
                 "(the docs' 'Complex parameters' section lists them)."
