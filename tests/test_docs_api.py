@@ -31,20 +31,6 @@ def _tool():
     return module
 
 
-def _public(module: types.ModuleType) -> set[str]:
-    """``__all__``, and (for gradtx itself or a module without one) every public non-module attribute."""
-    names = set(getattr(module, "__all__", ()))
-    if module.__name__ == "gradtx" or not hasattr(module, "__all__"):
-        for name in dir(module):
-            obj = getattr(module, name)
-            if name.startswith("_") or isinstance(obj, (types.ModuleType, __future__._Feature)):
-                continue
-            if obj is getattr(typing, name, object()):  # `from typing import Any` is not gradtx's
-                continue
-            names.add(name)
-    return names
-
-
 def _attributes(module: types.ModuleType) -> set[str]:
     """Every public attribute: not ``_``-prefixed, not a module, not a ``__future__`` flag or a :mod:`typing` name."""
     names = set()
@@ -52,10 +38,15 @@ def _attributes(module: types.ModuleType) -> set[str]:
         obj = getattr(module, name)
         if name.startswith("_") or isinstance(obj, (types.ModuleType, __future__._Feature)):
             continue
-        if obj is getattr(typing, name, object()):
+        if obj is getattr(typing, name, object()):  # `from typing import Any` is not gradtx's
             continue
         names.add(name)
     return names
+
+
+def _public(module: types.ModuleType) -> set[str]:
+    """``__all__`` and every public attribute (the two are equal: see the test below)."""
+    return set(getattr(module, "__all__", ())) | _attributes(module)
 
 
 def _documented() -> set[str]:

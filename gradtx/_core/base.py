@@ -378,8 +378,9 @@ def _as_real(init: Callable[..., Any], update: Callable[..., Any]) -> tuple[Call
         value_fn = extra.get("value_fn")
         if callable(value_fn):  # line searches evaluate the objective at split params
             extra["value_fn"] = lambda split_params, *a, **k: value_fn(real_view.join(split_params), *a, **k)
-        new, state = update(real_view.split(updates), state, real_view.split(params), **extra)
-        return real_view.join(new), state
+        split = real_view.split(updates)
+        new, state = update(split, state, real_view.split(params), **extra)
+        return (new if split is updates else real_view.join(new)), state
 
     return functools.wraps(init)(init_as_real), functools.wraps(update)(update_as_real)
 

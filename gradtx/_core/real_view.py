@@ -24,7 +24,10 @@ def is_complex(x: Any) -> bool:
 
 
 def split(tree: Any) -> Any:
-    """``tree`` with each complex leaf replaced by its :class:`RealImaginary` halves."""
+    """``tree`` with each complex leaf replaced by its :class:`RealImaginary` halves (``tree``
+    itself when it has no complex leaf)."""
+    if not any(is_complex(x) for x in jax.tree.leaves(tree)):
+        return tree
     return jax.tree.map(lambda x: RealImaginary(jnp.real(x), jnp.imag(x)) if is_complex(x) else x, tree)
 
 
