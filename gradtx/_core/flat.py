@@ -501,10 +501,12 @@ def segment_sums(x: jax.Array, sizes: tuple[int, ...]) -> jax.Array:
     scattered onto the leaves by static segment ids (XLA's scatter is slow per element on the
     CPU, so it only sees ``n / chunk + k * chunk`` of them). Accumulates in at least float32.
     """
+    from gradtx._core.tree import compute_dtype  # tree -> base -> flat: imported on use
+
     plan = _segments(sizes)
     if plan.leaves == 0:
         return jnp.zeros((0,), x.dtype)
-    wide = x.astype(jnp.promote_types(x.dtype, jnp.float32))
+    wide = x.astype(compute_dtype(x.dtype))  # not jnp.promote_types: float64 fails it under strict promotion
     head = wide[: plan.rows * plan.chunk].reshape(plan.rows, plan.chunk)
     per_row = jnp.where(plan.row_inside, jnp.sum(head, axis=1), 0)
     edge = jnp.concatenate([head[plan.cut_rows].ravel(), wide[plan.rows * plan.chunk :]])
@@ -551,6 +553,27 @@ def map_per_leaf(bucket_fn: Callable[..., Any], leaf_fn: Callable[..., Any], fla
         jax.tree.map(leaf_fn, k, *(r.kept[i] for r in rest)) if _is_array(k) else k for i, k in enumerate(flat.kept)
     ]
     return FlatParams(tuple(buckets), tuple(kept), layout)
+
+
+def map_leaves(fn: Callable[..., jax.Array], flat: FlatParams, *rest: FlatParams) -> FlatParams:
+    """A :class:`FlatParams` of the same layout: ``fn(leaf, *others)`` on every leaf of the original tree.
+
+    For rules that need a leaf's shape (unit-wise norms over a kernel's columns): each bucket is
+    cut into its leaves (static slices, reshaped), ``fn`` runs on each, and the results are
+    concatenated back. That costs a kernel per leaf, as on the params tree; rules that only need
+    a leaf's boundaries use :func:`map_per_leaf` and the one-pass :func:`segment_sums` instead.
+    ``rest`` are :class:`FlatParams` of the same layout; kept leaves go to ``fn`` as they are.
+    """
+    layout = flat._layout
+    parts = [_split_buckets(f.buckets, layout.bucket_sizes, layout.slots) for f in (flat, *rest)]
+    buckets = tuple(
+        jnp.concatenate([jnp.ravel(fn(*(p[b][i] for p in parts))) for i in range(len(sizes))])
+        if sizes
+        else flat.buckets[b]
+        for b, sizes in enumerate(layout.bucket_sizes)
+    )
+    kept = tuple(jax.tree.map(fn, k, *(r.kept[i] for r in rest)) for i, k in enumerate(flat.kept))
+    return FlatParams(buckets, kept, layout)
 
 
 def _is_array(x: Any) -> bool:

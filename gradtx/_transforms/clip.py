@@ -7,8 +7,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from gradtx._core import checks, tree
+from gradtx._core import checks, flat, tree
 from gradtx._core.base import (
     EmptyState,
     GradientTransformation,
@@ -147,7 +148,7 @@ def clip_by_global_norm(
     return GradientTransformation(_empty_init, update)
 
 
-@transformation(needs_leaves=True, complex_params="native")
+@transformation(complex_params="native")
 def clip_by_block_rms(threshold: float | jax.Array) -> GradientTransformation:
     r"""Scale each leaf down so that its root mean square is at most ``threshold``.
 
@@ -175,7 +176,8 @@ def clip_by_block_rms(threshold: float | jax.Array) -> GradientTransformation:
 
     .. note::
        Optax: ``optax.clip_by_block_rms(threshold)``, same numbers. PyTorch has no
-       equivalent.
+       equivalent. On :class:`FlatParams` every leaf of a bucket is clipped on its own, in
+       one pass over the bucket (per-leaf sums by static segment ids).
     """
     checks.positive("threshold", threshold)
 
@@ -188,6 +190,14 @@ def clip_by_block_rms(threshold: float | jax.Array) -> GradientTransformation:
             rms = jnp.sqrt(jnp.mean(tree.abs_sq(u)))
             return u / jnp.maximum(1, rms / jnp.asarray(threshold, u.dtype))
 
+        if isinstance(updates, flat.FlatParams):
+
+            def bucket(u: jax.Array, *, sizes: tuple[int, ...]) -> jax.Array:
+                wide = u.astype(tree.compute_dtype(u.dtype))
+                rms = jnp.sqrt(flat.segment_sums(jnp.square(wide), sizes) / np.maximum(sizes, 1).astype(wide.dtype))
+                return flat.segment_scale(u, 1 / jnp.maximum(1, rms / jnp.asarray(threshold, wide.dtype)), sizes)
+
+            return flat.map_per_leaf(bucket, lambda u: leaf(u) if tree.is_float(u) else u, updates), state
         return tree.map_float(leaf, updates), state
 
     return GradientTransformation(_empty_init, update)
@@ -217,7 +227,7 @@ def _check_axis(axis: Any) -> None:
         raise TypeError(blame(f"`axis` must be None, an int or a tuple of ints, got axis={axis!r}"))
 
 
-@transformation(needs_leaves=True)
+@transformation
 def adaptive_grad_clip(
     clipping: float | jax.Array, eps: float | jax.Array = 1e-3, axis: int | tuple[int, ...] | None = None
 ) -> GradientTransformation:
@@ -262,7 +272,9 @@ def adaptive_grad_clip(
 
     .. note::
        Optax: ``optax.adaptive_grad_clip(clipping, eps, axis)``, same numbers and the same
-       choice of units. PyTorch has no equivalent.
+       choice of units. PyTorch has no equivalent. On :class:`FlatParams` the units are those
+       of the original leaves: each bucket is cut into its leaves for the norms (a kernel per
+       leaf, as on the params tree).
     """
     checks.non_negative("clipping", clipping)
     checks.non_negative("eps", eps)
@@ -282,6 +294,10 @@ def adaptive_grad_clip(
             factor = jnp.where(g_norm < limit, 1, limit / jnp.maximum(g_norm, 1e-6))
             return g * factor
 
+        if isinstance(updates, flat.FlatParams):
+            if not isinstance(params, flat.FlatParams):
+                raise TypeError(blame("the updates are FlatParams, so `params` must be the FlatParams they belong to"))
+            return flat.map_leaves(lambda g, p: leaf(g, p) if tree.is_float(g) else g, updates, params), state
         return tree.map_float(leaf, updates, params), state
 
     return GradientTransformation(_empty_init, update)

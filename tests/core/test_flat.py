@@ -16,19 +16,19 @@ import gradtx
 # The registry cases whose transformations work leaf by leaf and so refuse FlatParams.
 LEAFWISE = {
     "sparse_adam", "torch.SparseAdam", "adafactor", "torch.Adafactor", "torch.Adafactor-wd", "muon", "torch.Muon",
-    "scale_by_distance_over_gradients", "sm3", "noisy_sgd", "clip_by_block_rms-adam", "adaptive_grad_clip-adam",
+    "scale_by_distance_over_gradients", "sm3", "noisy_sgd",
 }
 # Registry cases with a mask: flattened with the mask as labels, so that every bucket is uniform.
 FLAT_LABELS = {"lion-bf16mu-mask": r"w.*", "lars-nesterov-mask": r"w.*|b.*"}
 
 
-def tree_problem():
+def tree_problem(dtype=jnp.float32):
     rng = np.random.default_rng(0)
     params = {
-        "w": jnp.asarray(rng.normal(size=(4, 3)), jnp.float32),
-        "b": jnp.asarray(rng.normal(size=(3,)), jnp.float32),
-        "s": jnp.asarray(0.5, jnp.float32),
-        "layers": [jnp.asarray(rng.normal(size=(2, 2)), jnp.float32) for _ in range(3)],
+        "w": jnp.asarray(rng.normal(size=(4, 3)), dtype),
+        "b": jnp.asarray(rng.normal(size=(3,)), dtype),
+        "s": jnp.asarray(0.5, dtype),
+        "layers": [jnp.asarray(rng.normal(size=(2, 2)), dtype) for _ in range(3)],
     }
     target = jax.tree.map(lambda p: 0.3 * jnp.ones_like(p), params)
 
@@ -57,15 +57,18 @@ def run(tx, params, loss, flat, steps=5, labels=None):
 
 @pytest.mark.parametrize("make_tx", OPTIMIZERS)
 def test_flat_params_give_the_per_leaf_result_or_refuse(make_tx, request):
+    # In float64: some registry cases leave the quartic's basin within the 5 steps, and float32
+    # round-off (the two layouts compile to different kernels) then grows past any fixed tolerance.
     case = request.node.callspec.id
-    params, loss = tree_problem()
-    want = run(make_tx(), params, loss, flat=False)
-    if case in LEAFWISE:
-        with pytest.raises(TypeError, match="cannot run on FlatParams"):
-            run(make_tx(), params, loss, flat=True)
-        return
-    got = run(make_tx(), params, loss, flat=True, labels=FLAT_LABELS.get(case))
-    jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6), got, want)
+    with jax.enable_x64(True):
+        params, loss = tree_problem(jnp.float64)
+        want = run(make_tx(), params, loss, flat=False)
+        if case in LEAFWISE:
+            with pytest.raises(TypeError, match="cannot run on FlatParams"):
+                run(make_tx(), params, loss, flat=True)
+            return
+        got = run(make_tx(), params, loss, flat=True, labels=FLAT_LABELS.get(case))
+    jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12), got, want)
 
 
 def test_round_trip_keeps_structure_dtypes_and_passes_other_leaves():
@@ -147,7 +150,7 @@ def test_leafwise_transformations_refuse_flat_params_by_name():
 
 
 
-# Per-leaf norms on FlatParams (LAMB, LARS, Fromage, NovoGrad): one pass over each bucket by static
+# Per-leaf norms on FlatParams (LAMB, LARS, Fromage, NovoGrad, block-RMS clipping): one pass over each bucket by static
 # segment ids gives the per-leaf numbers, with masks and labels, zero-size and scalar leaves, and
 # buckets of many leaves whose boundaries cross the reduction's rows.
 SEGMENTED = [
@@ -156,6 +159,10 @@ SEGMENTED = [
     pytest.param(lambda: gradtx.fromage(0.1, min_norm=1e-3), None, id="fromage"),
     pytest.param(lambda: gradtx.novograd(0.1, weight_decay=0.1, weight_decay_mask=r"b|s"), r"b|s", id="novograd-wd-mask"),
     pytest.param(lambda: gradtx.novograd(0.1, b2=0.5, eps_root=1e-3), None, id="novograd-eps_root"),
+    # Thresholds that clip some leaves and not others, so that each leaf's own factor shows.
+    pytest.param(lambda: gradtx.chain(gradtx.clip_by_block_rms(1.5), gradtx.sgd(0.05)), None, id="block-rms"),
+    # Unit-wise (per column) norms: the bucket is cut into its leaves.
+    pytest.param(lambda: gradtx.chain(gradtx.adaptive_grad_clip(0.05), gradtx.sgd(0.05)), None, id="agc"),
 ]
 
 
