@@ -7,7 +7,8 @@
   keyword arguments on both sides), compared live in float64 over 25 steps of
   tests/reference.py's problem (tests/test_parity.py).
 * ``OPTAX_CASES``: ``gradtx.x(*args, **kw)`` vs ``optax.x(*args, **kw)``, same comparison. Every
-  optimizer shared with Optax has its defaults, an all-positional call and two non-default
+  optimizer shared with Optax has its defaults, an all-positional call (its id contains
+  "positional": CI's full run only, see tests/test_parity.py) and two non-default
   configurations here.
 
 Each list is split in sections by family; keep a family's lines together.

@@ -18,7 +18,16 @@ def test_matches_torch(case):
     assert_trajectories_close(f"torch/{case.id}", got, want)
 
 
-@pytest.mark.parametrize("case", OPTAX_CASES, ids=lambda c: c.id)
+def _positional_calls_slow(cases):
+    """The all-positional Optax calls (ids with "positional") run in CI's full run only.
+
+    They pin the argument order, which changes only when a signature does; the everyday run keeps
+    each optimizer's defaults and keyword configurations.
+    """
+    return [pytest.param(c, id=c.id, marks=pytest.mark.slow if "positional" in c.id else ()) for c in cases]
+
+
+@pytest.mark.parametrize("case", _positional_calls_slow(OPTAX_CASES))
 def test_matches_optax(case):
     params = initial_params()
     with jax.numpy_dtype_promotion("standard"):  # optax's own code relies on implicit promotion

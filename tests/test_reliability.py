@@ -1,8 +1,9 @@
 """The standard training step never crashes, and no input is silently ignored (issue 10).
 
-Each test names the failure it pins: donated eager states, Python-float leaves, trees without
-a floating leaf, keyword ``init``, a state fed to the wrong optimizer, masks that match
-nothing, the bounded ``inject_hyperparams`` cache, schedules that return the wrong thing.
+Each test names the failure it pins: trees without a floating leaf, keyword ``init``, a state
+fed to the wrong optimizer, masks that match nothing, the bounded ``inject_hyperparams`` cache,
+schedules that return the wrong thing. Donated eager states and Python-float leaves are checked
+for every optimizer in tests/test_contract.py, with the programs it compiles anyway.
 """
 
 from __future__ import annotations
@@ -22,36 +23,6 @@ EXTRA = {"value": jnp.asarray(1.0), "grad": GRADS, "value_fn": lambda p: jnp.asa
 
 def _update(tx, grads, state, params):
     return tx.update(grads, state, params, **EXTRA)
-
-
-@pytest.mark.parametrize("make_tx", OPTIMIZERS)
-def test_an_eagerly_initialised_state_can_be_donated(make_tx):
-    tx = make_tx()
-    params = jax.tree.map(jnp.copy, PARAMS)
-    state = tx.init(params)
-    buffers = [leaf for leaf in jax.tree.leaves((params, state)) if isinstance(leaf, jax.Array)]
-    assert len({id(b) for b in buffers}) == len(buffers), "two leaves share one buffer"
-
-    def step(params, state, grads):
-        updates, state = _update(tx, grads, state, params)
-        return gradtx.apply_updates(params, updates), state
-
-    params, state = jax.jit(step, donate_argnums=(0, 1))(params, state, GRADS)
-    jax.block_until_ready((params, state))
-
-
-@pytest.mark.parametrize("make_tx", OPTIMIZERS)
-def test_python_float_leaves_are_parameters_eagerly_and_under_jit(make_tx):
-    tx = make_tx()
-    params = {"w": 1.5, "b": jnp.array([0.5, -0.25])}
-    grads = {"w": 0.5, "b": jnp.array([0.1, 0.2])}
-    state = tx.init(params)
-    eager, _ = tx.update(grads, state, params, value=jnp.asarray(1.0), grad=grads, value_fn=lambda p: jnp.asarray(1.0))
-    jitted, _ = jax.jit(
-        lambda g, s, p: tx.update(g, s, p, value=jnp.asarray(1.0), grad=g, value_fn=lambda p: jnp.asarray(1.0))
-    )(grads, state, params)
-    np.testing.assert_allclose(np.asarray(eager["w"]), np.asarray(jitted["w"]), rtol=1e-6, atol=1e-7)
-    assert float(gradtx.apply_updates(params, eager)["w"]) != 1.5 or float(eager["w"]) == 0.0
 
 
 def test_apply_updates_adds_python_floats_and_complex_leaves():

@@ -92,11 +92,11 @@ def test_round_trip_keeps_structure_dtypes_and_passes_other_leaves():
 
 
 def test_gradient_comes_back_as_one_concatenation_per_bucket():
-    params = {f"l{i}": jnp.full((i + 1, 2), float(i)) for i in range(40)}
+    params = {f"l{i}": jnp.full((i + 1, 2), float(i)) for i in range(12)}
     loss = lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
     flat = gradtx.flatten_params(params)
     grad_fn = jax.grad(lambda f: loss(f.unflatten()))
-    grads = grad_fn(flat)
+    grads = jax.jit(grad_fn)(flat)  # one compile; eagerly, every leaf's slice compiles on its own
     assert isinstance(grads, gradtx.FlatParams)
     np.testing.assert_allclose(grads.buckets[0], flat.pack(jax.grad(loss)(params)).buckets[0])
     jaxpr = str(jax.make_jaxpr(grad_fn)(flat))

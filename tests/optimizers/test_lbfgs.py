@@ -375,11 +375,16 @@ def test_value_and_grad_from_state_reuses_the_line_searchs_evaluation():
         for m in (gradtx, optax):
             tx, p = m.lbfgs(), params
             state, value_and_grad = tx.init(p), m.value_and_grad_from_state(rosenbrock)
+
+            @jax.jit
+            def step(p, state, tx=tx, m=m, value_and_grad=value_and_grad):
+                value, grad = value_and_grad(p, state=state)
+                updates, state = tx.update(grad, state, p, value=value, grad=grad, value_fn=rosenbrock)
+                return m.apply_updates(p, updates), state
+
             with jax.numpy_dtype_promotion("standard" if m is optax else "strict"):
                 for _ in range(15):
-                    value, grad = value_and_grad(p, state=state)
-                    updates, state = tx.update(grad, state, p, value=value, grad=grad, value_fn=rosenbrock)
-                    p = m.apply_updates(p, updates)
+                    p, state = step(p, state)
             results.append(np.asarray(p["x"]))
         np.testing.assert_allclose(results[0], results[1], rtol=RTOL)
 

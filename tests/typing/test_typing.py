@@ -31,6 +31,8 @@ def _check(*command: str) -> None:
     assert result.returncode == 0, f"`python -m {' '.join(command)}` exited {result.returncode}:\n{output}"
 
 
+# Slow: .ci/run runs both checkers itself; the everyday run leaves them to the editor and CI.
+@pytest.mark.slow
 @pytest.mark.parametrize("checker", ["mypy", "pyright"])
 def test_the_type_checkers_pass(checker: str) -> None:
     _check(checker)
