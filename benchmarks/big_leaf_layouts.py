@@ -55,12 +55,13 @@ def _gradient(size: int, shape: tuple[int, ...] | None = None) -> jax.Array:
     return device.put(jnp.asarray(g))
 
 
-def _adam(g: jax.Array, p: jax.Array, m: jax.Array, v: jax.Array, count: jax.Array) -> tuple[jax.Array, ...]:
-    m = B1 * m + (1 - B1) * g
-    v = B2 * v + (1 - B2) * g * g
+def _new_moments(g: jax.Array, m: jax.Array, v: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return B1 * m + (1 - B1) * g, B2 * v + (1 - B2) * g * g
+
+
+def _new_params(p: jax.Array, m: jax.Array, v: jax.Array, count: jax.Array) -> jax.Array:
     t = (count + 1).astype(jnp.float32)
-    p = p - LR * (m / (1 - B1**t)) / (jnp.sqrt(v / (1 - B2**t)) + EPS)
-    return p, m, v
+    return p - LR * (m / (1 - B1**t)) / (jnp.sqrt(v / (1 - B2**t)) + EPS)
 
 
 class Separate:
@@ -70,7 +71,6 @@ class Separate:
 
     def __init__(self, size: int):
         self.tx = gradtx.adam(LR, b1=B1, b2=B2, eps=EPS)
-        self.size = size
         self.carry = device.put((jnp.zeros(size), self.tx.init(jnp.zeros(size))))
         self.grads = _gradient(size)
 
@@ -110,10 +110,8 @@ class MomentsTogether:
         def step(carry: Any, g: jax.Array) -> Any:
             p, mv, count = carry
             first = jax.lax.broadcasted_iota(jnp.int32, mv.shape, 1) == 0
-            mv = jnp.where(first, B1 * mv + (1 - B1) * g, B2 * mv + (1 - B2) * g * g)
-            t = (count + 1).astype(jnp.float32)
-            p = p - LR * (mv[:, :1] / (1 - B1**t)) / (jnp.sqrt(mv[:, 1:] / (1 - B2**t)) + EPS)
-            return p, mv, count + 1
+            mv = jnp.where(first, *_new_moments(g, mv, mv))  # row 0 takes m's rule, row 1 v's
+            return _new_params(p, mv[:, :1], mv[:, 1:], count), mv, count + 1
 
         return step
 
@@ -140,8 +138,8 @@ class OnePass:
     def step_fn(self) -> Callable[..., Any]:
         def step(carry: Any, g: jax.Array) -> Any:
             pmv, count = carry
-            p, m, v = _adam(g, pmv[:, 0:1], pmv[:, 1:2], pmv[:, 2:3], count)
-            return jnp.concatenate([p, m, v], axis=1), count + 1
+            m, v = _new_moments(g, pmv[:, 1:2], pmv[:, 2:3])
+            return jnp.concatenate([_new_params(pmv[:, 0:1], m, v, count), m, v], axis=1), count + 1
 
         return step
 
@@ -173,12 +171,12 @@ class JaxContender:
     def __init__(self, layout: Any, size: int):
         self.impl = layout(size)
         self.floats_moved = layout.floats_moved
-        self.step = jax.jit(self.impl.step_fn(), donate_argnums=(0,))
-        hlo = self.step.lower(self.impl.carry, self.impl.grads).compile().as_text()
+        self.step = jax.jit(self.impl.step_fn(), donate_argnums=(0,)).lower(self.impl.carry, self.impl.grads).compile()
+        hlo = self.step.as_text()
         entry = hlo[hlo.index("ENTRY") :]
         # The loops XLA makes over the leaf: the entry computation's non-scalar fusions.
         self.loops = len(re.findall(r"= [a-z0-9]+\[[0-9,]+\]\S* fusion\(", entry))
-        self.carry = self.step(self.impl.carry, self.impl.grads)  # compile + the first step
+        self.carry = self.step(self.impl.carry, self.impl.grads)  # the first step
 
     def params(self) -> np.ndarray | None:
         return self.impl.params(self.carry)
